@@ -1,0 +1,76 @@
+//! `fleetops ingest`.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::IngestArgs;
+use crate::error::Result;
+use crate::ingest::{self, Options, Progress};
+
+pub fn run(a: IngestArgs) -> Result<ExitCode> {
+    let mut opts = Options {
+        keep_going: a.keep_going,
+        threads: a.threads,
+        ..Options::default()
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {bytes} read ({bytes_per_sec}), {msg}")
+                .expect("valid template"),
+        );
+        bar
+    });
+    if let Some(bar) = &bar {
+        let bar = bar.clone();
+        let files = std::sync::atomic::AtomicU64::new(0);
+        opts.progress = Some(Arc::new(move |p| match p {
+            Progress::Bytes(n) => bar.inc(n),
+            Progress::File => {
+                let n = files.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                bar.set_message(format!("{n} files"));
+            }
+        }));
+    }
+    let report = ingest::ingest_dataset(&a.inputs, &a.out, &opts);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = report?;
+    let c = &report.counts;
+    if a.json {
+        let mut v = serde_json::to_value(c)?;
+        v["failed_files"] = report.failures.len().into();
+        println!("{v}");
+    }
+    eprintln!(
+        "fleetops: {} files, {} records: {} rows added or replaced, {} duplicates collapsed, {} rejected, {} repaired -> {}",
+        c.files,
+        c.records,
+        c.rows,
+        c.duplicates,
+        c.rejected,
+        c.repaired,
+        a.out.display()
+    );
+    if let Some(p) = &report.rejects_file {
+        eprintln!(
+            "fleetops: rejected records and their reasons: {}",
+            p.display()
+        );
+    }
+    for n in &report.notes {
+        eprintln!("fleetops: note: {n}");
+    }
+    for f in &report.failures {
+        eprintln!("fleetops: skipped {}: {}", f.file, f.message);
+    }
+    Ok(if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,175 @@
+//! The command-line front end: each subcommand turns its flags into library
+//! calls and prints the outcome. Errors are one line, name the problem and
+//! end with a non-zero exit status.
+
+mod ingest;
+mod listing;
+mod report;
+mod sql;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// SQL analytics over exported Microsoft Teams device operation histories.
+#[derive(Debug, Parser)]
+#[command(name = "fleetops", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Turn exported JSON (files, folders, `-` for stdin) into a Parquet dataset.
+    Ingest(IngestArgs),
+    /// Run SQL over a dataset or raw exports; without a query, an interactive shell.
+    Sql(SqlArgs),
+    /// Write the fleet reliability report.
+    Report(ReportArgs),
+    /// Run a named query from queries/NAME.sql.
+    Run(RunArgs),
+    /// List the named queries.
+    Queries(QueriesArgs),
+    /// List the SQL functions fleetops adds, with their exact NULL behaviour.
+    Functions,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Export files or folders (walked recursively); `-` reads stdin.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The dataset folder (created, or merged into).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Print the counts as one JSON line on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Ingest the other files when one cannot be read.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Decoding threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+/// Output formats of `sql` and `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+    Ndjson,
+    Parquet,
+    Arrow,
+}
+
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// A dataset written by `ingest`, or export files/folders (ingested in memory).
+    #[arg(long, required = true, num_args = 1..)]
+    pub data: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The query; without it, an interactive shell.
+    pub query: Option<String>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+/// Formats of `report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Html,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+    /// Start of the window: a date, a timestamp, or a span back from --until (`7d`, `24h`).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// End of the window (default: the latest operation in the data).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Exit with status 3 when a headline metric breaches, e.g. 'failure_rate > 0.10'.
+    #[arg(long)]
+    pub fail_if: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The query name (a file queries/NAME.sql).
+    pub name: String,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// A parameter, bound as a typed value: key=value.
+    #[arg(long = "param")]
+    pub params: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Folder of named queries (default: ./queries, then the ones built in).
+    #[arg(long)]
+    pub queries: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueriesArgs {
+    /// Folder of named queries (default: ./queries, then the ones built in).
+    #[arg(long)]
+    pub queries: Option<PathBuf>,
+}
+
+/// Folds an error onto one line (DataFusion's span several).
+pub fn one_line(e: &dyn std::fmt::Display) -> String {
+    let s = e.to_string();
+    let mut out = String::with_capacity(s.len());
+    for part in s.split('\n').map(str::trim).filter(|p| !p.is_empty()) {
+        if !out.is_empty() {
+            out.push_str("; ");
+        }
+        out.push_str(part);
+    }
+    out
+}
+
+/// Exit status for a breached `--fail-if`.
+pub const EXIT_BREACH: u8 = 3;
+
+/// Runs a parsed command line.
+pub fn main(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Ingest(a) => ingest::run(a),
+        Command::Sql(a) => sql::run(a),
+        Command::Report(a) => report::run(a),
+        Command::Run(a) => report::run_named(a),
+        Command::Queries(a) => listing::queries(a),
+        Command::Functions => listing::functions(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("fleetops: error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}

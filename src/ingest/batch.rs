@@ -1,0 +1,256 @@
+//! Arrow builders for the `operations` schema.
+//!
+//! Struct columns are assembled from leaf builders and null buffers, so a NULL
+//! parent always has NULL children (DataFusion's field access does not apply
+//! the parent's null mask itself).
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, NullBufferBuilder, RecordBatch, StringArray, StringBuilder, StructArray,
+    TimestampMicrosecondArray, TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::Fields;
+
+use crate::schema::{self, operations_schema};
+
+/// One `{id, display_name}` identity, borrowed from the input.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IdentityRef<'a> {
+    pub id: Option<&'a str>,
+    pub display_name: Option<&'a str>,
+}
+
+/// A Graph identitySet: `None` members are JSON null or absent.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IdentitySetRef<'a> {
+    pub user: Option<IdentityRef<'a>>,
+    pub application: Option<IdentityRef<'a>>,
+    pub device: Option<IdentityRef<'a>>,
+}
+
+/// A validated operation, ready to append.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OperationRow<'a> {
+    pub id: &'a str,
+    pub device_id: Option<&'a str>,
+    pub operation_type: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub status_raw: Option<&'a str>,
+    pub created: Option<i64>,
+    pub started: Option<i64>,
+    pub completed: Option<i64>,
+    pub last_action: Option<i64>,
+    /// `(code, message)`; `None` when `error` is null or absent.
+    pub error: Option<(Option<&'a str>, Option<&'a str>)>,
+    pub created_by: Option<IdentitySetRef<'a>>,
+    pub last_action_by: Option<IdentitySetRef<'a>>,
+}
+
+struct IdentityBuilder {
+    nulls: NullBufferBuilder,
+    id: StringBuilder,
+    display_name: StringBuilder,
+}
+
+impl IdentityBuilder {
+    fn new(cap: usize) -> Self {
+        Self {
+            nulls: NullBufferBuilder::new(cap),
+            id: StringBuilder::with_capacity(cap, cap * 36),
+            display_name: StringBuilder::with_capacity(cap, cap * 16),
+        }
+    }
+
+    fn append(&mut self, v: Option<IdentityRef<'_>>) {
+        match v {
+            Some(i) => {
+                self.nulls.append_non_null();
+                self.id.append_option(i.id);
+                self.display_name.append_option(i.display_name);
+            }
+            None => {
+                self.nulls.append_null();
+                self.id.append_null();
+                self.display_name.append_null();
+            }
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        Arc::new(StructArray::new(
+            schema::identity_fields(),
+            vec![
+                Arc::new(self.id.finish()) as ArrayRef,
+                Arc::new(self.display_name.finish()),
+            ],
+            self.nulls.finish(),
+        ))
+    }
+}
+
+struct IdentitySetBuilder {
+    nulls: NullBufferBuilder,
+    user: IdentityBuilder,
+    application: IdentityBuilder,
+    device: IdentityBuilder,
+}
+
+impl IdentitySetBuilder {
+    fn new(cap: usize) -> Self {
+        Self {
+            nulls: NullBufferBuilder::new(cap),
+            user: IdentityBuilder::new(cap),
+            application: IdentityBuilder::new(cap),
+            device: IdentityBuilder::new(cap),
+        }
+    }
+
+    fn append(&mut self, v: Option<IdentitySetRef<'_>>) {
+        let set = v.unwrap_or_default();
+        if v.is_some() {
+            self.nulls.append_non_null();
+        } else {
+            self.nulls.append_null();
+        }
+        self.user.append(set.user);
+        self.application.append(set.application);
+        self.device.append(set.device);
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        let fields: Fields = schema::identity_set_fields();
+        Arc::new(StructArray::new(
+            fields,
+            vec![
+                self.user.finish(),
+                self.application.finish(),
+                self.device.finish(),
+            ],
+            self.nulls.finish(),
+        ))
+    }
+}
+
+/// Builds `operations` record batches row by row.
+pub struct OperationsBuilder {
+    len: usize,
+    id: StringBuilder,
+    device_id: StringBuilder,
+    operation_type: StringBuilder,
+    status: StringBuilder,
+    status_raw: StringBuilder,
+    created: TimestampMicrosecondBuilder,
+    started: TimestampMicrosecondBuilder,
+    completed: TimestampMicrosecondBuilder,
+    last_action: TimestampMicrosecondBuilder,
+    error_nulls: NullBufferBuilder,
+    error_code: StringBuilder,
+    error_message: StringBuilder,
+    created_by: IdentitySetBuilder,
+    last_action_by: IdentitySetBuilder,
+}
+
+impl OperationsBuilder {
+    pub fn with_capacity(cap: usize) -> Self {
+        Self {
+            len: 0,
+            id: StringBuilder::with_capacity(cap, cap * 36),
+            device_id: StringBuilder::with_capacity(cap, cap * 36),
+            operation_type: StringBuilder::with_capacity(cap, cap * 12),
+            status: StringBuilder::with_capacity(cap, cap * 10),
+            status_raw: StringBuilder::with_capacity(cap, cap * 10),
+            created: TimestampMicrosecondBuilder::with_capacity(cap),
+            started: TimestampMicrosecondBuilder::with_capacity(cap),
+            completed: TimestampMicrosecondBuilder::with_capacity(cap),
+            last_action: TimestampMicrosecondBuilder::with_capacity(cap),
+            error_nulls: NullBufferBuilder::new(cap),
+            error_code: StringBuilder::with_capacity(cap, cap),
+            error_message: StringBuilder::with_capacity(cap, cap),
+            created_by: IdentitySetBuilder::new(cap),
+            last_action_by: IdentitySetBuilder::new(cap),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn append(&mut self, row: &OperationRow<'_>) {
+        self.len += 1;
+        self.id.append_value(row.id);
+        self.device_id.append_option(row.device_id);
+        self.operation_type.append_option(row.operation_type);
+        self.status.append_option(row.status);
+        self.status_raw.append_option(row.status_raw);
+        self.created.append_option(row.created);
+        self.started.append_option(row.started);
+        self.completed.append_option(row.completed);
+        self.last_action.append_option(row.last_action);
+        match row.error {
+            Some((code, message)) => {
+                self.error_nulls.append_non_null();
+                self.error_code.append_option(code);
+                self.error_message.append_option(message);
+            }
+            None => {
+                self.error_nulls.append_null();
+                self.error_code.append_null();
+                self.error_message.append_null();
+            }
+        }
+        self.created_by.append(row.created_by);
+        self.last_action_by.append(row.last_action_by);
+    }
+
+    /// Finishes the batch; every row gets the same lineage.
+    pub fn finish(&mut self, source_file: &str, ingested_at: i64) -> RecordBatch {
+        let n = std::mem::take(&mut self.len);
+        let ts = |b: &mut TimestampMicrosecondBuilder| -> ArrayRef {
+            Arc::new(b.finish().with_timezone(schema::UTC))
+        };
+        let error: ArrayRef = Arc::new(StructArray::new(
+            schema::error_fields(),
+            vec![
+                Arc::new(self.error_code.finish()) as ArrayRef,
+                Arc::new(self.error_message.finish()),
+            ],
+            self.error_nulls.finish(),
+        ));
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.id.finish()),
+            Arc::new(self.device_id.finish()),
+            Arc::new(self.operation_type.finish()),
+            Arc::new(self.status.finish()),
+            Arc::new(self.status_raw.finish()),
+            ts(&mut self.created),
+            ts(&mut self.started),
+            ts(&mut self.completed),
+            ts(&mut self.last_action),
+            error,
+            self.created_by.finish(),
+            self.last_action_by.finish(),
+            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                source_file,
+                n,
+            ))),
+            Arc::new(
+                TimestampMicrosecondArray::from_value(ingested_at, n).with_timezone(schema::UTC),
+            ),
+        ];
+        RecordBatch::try_new(operations_schema(), columns)
+            .expect("builder columns follow the operations schema")
+    }
+}
+
+/// Replaces the `device_id` column of a batch.
+pub fn with_device_ids(batch: &RecordBatch, device_ids: StringArray) -> RecordBatch {
+    debug_assert_eq!(device_ids.len(), batch.num_rows());
+    let mut columns = batch.columns().to_vec();
+    columns[schema::idx::DEVICE_ID] = Arc::new(device_ids);
+    RecordBatch::try_new(batch.schema(), columns).expect("same schema")
+}

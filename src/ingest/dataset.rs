@@ -1,0 +1,345 @@
+//! The on-disk dataset and its atomic commit.
+//!
+//! Layout of a dataset folder `DIR`:
+//! - `DIR/operations/*.parquet`: the `operations` table (zstd, page statistics);
+//! - `DIR/_rejects/<run>.ndjson`: the records each run rejected;
+//! - `DIR/_fleetops.json`: the manifest (format version and the log of runs).
+//!
+//! A run builds the next state of the whole folder beside it
+//! (`.DIR.fleetops-staging-*`: files it keeps are hard links) and swaps the two
+//! folders with one `renameat2(RENAME_EXCHANGE)`, so a reader or a crash sees
+//! the old state or the new one, never a mix, and nothing stale stays inside
+//! `DIR` for a `DIR/**/*.parquet` glob to find.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::schema::operations_schema;
+
+pub const OPERATIONS_DIR: &str = "operations";
+pub const REJECTS_DIR: &str = "_rejects";
+pub const MANIFEST: &str = "_fleetops.json";
+pub const FORMAT: &str = "fleetops-dataset";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Rows per Parquet row group.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Rows per Parquet file written by one worker.
+pub const PART_ROWS: usize = 4 * ROW_GROUP_ROWS;
+
+/// One run, as logged in the manifest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RunLog {
+    pub run_id: String,
+    pub finished_at: String,
+    pub inputs: Vec<String>,
+    pub files: u64,
+    pub records: u64,
+    pub rows: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub repaired: u64,
+    #[serde(default)]
+    pub failed_files: Vec<String>,
+    /// File of this run's rejects under `_rejects/`, if any.
+    #[serde(default)]
+    pub rejects_file: Option<String>,
+}
+
+/// `_fleetops.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    pub runs: Vec<RunLog>,
+}
+
+impl Default for Manifest {
+    fn default() -> Self {
+        Manifest {
+            format: FORMAT.into(),
+            version: FORMAT_VERSION,
+            runs: Vec::new(),
+        }
+    }
+}
+
+/// Writer settings shared by every Parquet file fleetops writes.
+pub fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("valid level"),
+        ))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_created_by(format!("fleetops {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Opens a Parquet writer for the `operations` schema.
+pub fn parquet_writer(path: &Path) -> Result<ArrowWriter<File>> {
+    let f = File::create(path).map_err(|e| Error::io(path, e))?;
+    Ok(ArrowWriter::try_new(
+        f,
+        operations_schema(),
+        Some(writer_properties()),
+    )?)
+}
+
+/// Reads every batch of a part file written by fleetops.
+pub fn read_part(path: &Path, mut each: impl FnMut(RecordBatch) -> Result<()>) -> Result<()> {
+    let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(f)
+        .map_err(|e| Error::Dataset {
+            path: path.into(),
+            message: format!("not a readable Parquet file: {e}"),
+        })?
+        .with_batch_size(64 * 1024)
+        .build()?;
+    for b in reader {
+        let b = b?;
+        if b.schema().fields() != operations_schema().fields() {
+            return Err(Error::Dataset {
+                path: path.into(),
+                message: "its columns are not the operations schema of this fleetops version"
+                    .into(),
+            });
+        }
+        each(b)?;
+    }
+    Ok(())
+}
+
+/// A dataset folder.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub root: PathBuf,
+}
+
+impl Dataset {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Dataset { root: root.into() }
+    }
+
+    pub fn operations_dir(&self) -> PathBuf {
+        self.root.join(OPERATIONS_DIR)
+    }
+
+    /// True when `path` holds a fleetops dataset.
+    pub fn is_dataset(path: &Path) -> bool {
+        path.join(MANIFEST).is_file()
+    }
+
+    /// The manifest, or an empty one for a folder that is not a dataset yet.
+    pub fn manifest(&self) -> Result<Manifest> {
+        let p = self.root.join(MANIFEST);
+        match fs::read(&p) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Dataset {
+                path: p.clone(),
+                message: format!("the manifest is damaged ({e})"),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
+            Err(e) => Err(Error::io(p, e)),
+        }
+    }
+
+    /// The Parquet files of the `operations` table, sorted by name.
+    pub fn parts(&self) -> Result<Vec<PathBuf>> {
+        let dir = self.operations_dir();
+        let mut out = Vec::new();
+        match fs::read_dir(&dir) {
+            Ok(rd) => {
+                for e in rd {
+                    let e = e.map_err(|err| Error::io(&dir, err))?;
+                    let p = e.path();
+                    if p.extension().is_some_and(|x| x == "parquet") {
+                        out.push(p);
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(dir, e)),
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Checks that `root` can receive a dataset: new, empty, or a dataset.
+    pub fn check_writable(&self) -> Result<()> {
+        match fs::read_dir(&self.root) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(&self.root, e)),
+            Ok(mut rd) => {
+                if Self::is_dataset(&self.root) || rd.next().is_none() {
+                    Ok(())
+                } else {
+                    Err(Error::Dataset {
+                        path: self.root.clone(),
+                        message: "exists and is not a fleetops dataset (no _fleetops.json); \
+                                  choose a new or empty folder for --out"
+                            .into(),
+                    })
+                }
+            }
+        }
+    }
+
+    fn sibling(&self, tag: &str) -> Result<PathBuf> {
+        let name = self
+            .root
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| Error::Dataset {
+                path: self.root.clone(),
+                message: "the dataset folder needs a plain name".into(),
+            })?;
+        let parent = match self.root.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Ok(parent.join(format!(".{name}.fleetops-{tag}")))
+    }
+
+    /// Removes staging folders that killed runs left behind.
+    pub fn clean_stale(&self) -> Result<()> {
+        let probe = self.sibling("staging-")?;
+        let parent = probe.parent().unwrap_or(Path::new("."));
+        let prefix = probe
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if let Ok(rd) = fs::read_dir(parent) {
+            for e in rd.flatten() {
+                if e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with(prefix))
+                {
+                    let _ = fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the next state of the dataset in a staging folder.
+    pub fn stage(&self, run_id: &str) -> Result<Staging> {
+        let dir = self.sibling(&format!("staging-{run_id}"))?;
+        let _ = fs::remove_dir_all(&dir);
+        for d in [dir.join(OPERATIONS_DIR), dir.join(REJECTS_DIR)] {
+            fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+        }
+        Ok(Staging {
+            dir,
+            root: self.root.clone(),
+            committed: false,
+        })
+    }
+}
+
+/// The next state of a dataset, being written.
+#[derive(Debug)]
+pub struct Staging {
+    pub dir: PathBuf,
+    root: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    pub fn operations_dir(&self) -> PathBuf {
+        self.dir.join(OPERATIONS_DIR)
+    }
+
+    pub fn rejects_dir(&self) -> PathBuf {
+        self.dir.join(REJECTS_DIR)
+    }
+
+    /// Carries a file of the current dataset into the staged state unchanged.
+    pub fn carry(&self, from: &Path, to: &Path) -> Result<()> {
+        if fs::hard_link(from, to).is_err() {
+            fs::copy(from, to).map_err(|e| Error::io(from, e))?;
+        }
+        Ok(())
+    }
+
+    /// Makes the staged state the dataset, atomically, and removes the old one.
+    pub fn commit(mut self, manifest: &Manifest) -> Result<()> {
+        let mpath = self.dir.join(MANIFEST);
+        {
+            let f = File::create(&mpath).map_err(|e| Error::io(&mpath, e))?;
+            let mut w = BufWriter::new(f);
+            serde_json::to_writer_pretty(&mut w, manifest)?;
+            w.write_all(b"\n").map_err(|e| Error::io(&mpath, e))?;
+            let f = w
+                .into_inner()
+                .map_err(|e| Error::io(&mpath, e.into_error()))?;
+            f.sync_all().map_err(|e| Error::io(&mpath, e))?;
+        }
+        for d in [self.operations_dir(), self.rejects_dir(), self.dir.clone()] {
+            sync_dir(&d)?;
+        }
+        if let Some(parent) = self.root.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        if self.root.exists() {
+            exchange(&self.dir, &self.root)?;
+        } else {
+            fs::rename(&self.dir, &self.root).map_err(|e| Error::io(&self.root, e))?;
+        }
+        self.committed = true;
+        if let Some(parent) = self.root.parent() {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            let _ = sync_dir(parent);
+        }
+        // The staging path now holds the previous state.
+        let _ = fs::remove_dir_all(&self.dir);
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn sync_dir(d: &Path) -> Result<()> {
+    File::open(d)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(d, e))
+}
+
+/// Swaps two folders in one step where the file system allows it.
+fn exchange(a: &Path, b: &Path) -> Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            // No RENAME_EXCHANGE here: two renames; a crash between them
+            // leaves the old state in the `-old` sibling, restored by hand.
+            let old = a.with_extension("old");
+            fs::rename(b, &old).map_err(|e| Error::io(b, e))?;
+            fs::rename(a, b).map_err(|e| Error::io(b, e))?;
+            fs::rename(&old, a).map_err(|e| Error::io(a, e))?;
+            Ok(())
+        }
+    }
+}
+
+/// Shared handle to written part files.
+pub type PartList = Arc<std::sync::Mutex<Vec<Option<(PathBuf, u32)>>>>;

@@ -1,0 +1,264 @@
+//! One row per operation id (contract §4).
+//!
+//! The index remembers, for each id, where its winning row is stored (part
+//! file or batch, row), so rows are written once while decoding and only the
+//! parts that hold losers are rewritten afterwards.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use arrow::array::{Array, AsArray, RecordBatch, StringArray};
+use arrow::datatypes::TimestampMicrosecondType;
+
+use crate::schema::idx;
+
+/// Where a row is stored: part (file or in-memory batch) and row within it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowLoc {
+    pub part: u32,
+    pub row: u32,
+}
+
+const NO_DEVICE: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// `last_action_date_time` of the winner; `i64::MIN` when NULL.
+    last: i64,
+    hash: u64,
+    loc: RowLoc,
+    /// The winner came from this run (not from the existing dataset).
+    new: bool,
+    /// The winner's own row has a device id.
+    winner_has_device: bool,
+    /// Device id of the latest record (by `last`, then read order) that had one.
+    device: u32,
+    device_last: i64,
+}
+
+/// The key columns of a batch, cut out so the rest of the batch can be freed.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    pub ids: StringArray,
+    pub last: Vec<i64>,
+    pub devices: StringArray,
+    pub hashes: Vec<u64>,
+}
+
+/// Hashes the columns that describe an operation (not its lineage), with an
+/// explicit mark for NULL so that `(NULL, "x")` and `("x", NULL)` differ.
+pub fn content_hashes(batch: &RecordBatch) -> Vec<u64> {
+    let state = datafusion::common::hash_utils::RandomState::with_seed(0x0f1e_e70b5);
+    let mut hashes = vec![0u64; batch.num_rows()];
+    let mut leaf = |array: &dyn Array, salt: u64| {
+        let mix = |h: &mut u64, v: u64| *h = state.hash_one((*h, salt, v));
+        if let Some(s) = array.as_string_opt::<i32>() {
+            for (h, v) in hashes.iter_mut().zip(s.iter()) {
+                mix(h, v.map_or(u64::MAX, |v| state.hash_one(v)));
+            }
+        } else if let Some(t) = array.as_primitive_opt::<TimestampMicrosecondType>() {
+            for (h, v) in hashes.iter_mut().zip(t.iter()) {
+                mix(h, v.map_or(u64::MAX, |v| state.hash_one(v)));
+            }
+        }
+    };
+    fn walk(array: &dyn Array, salt: &mut u64, f: &mut dyn FnMut(&dyn Array, u64)) {
+        if let Some(s) = array.as_struct_opt() {
+            for c in s.columns() {
+                walk(c.as_ref(), salt, f);
+            }
+        } else {
+            *salt += 1;
+            f(array, *salt);
+        }
+    }
+    let mut salt = 0;
+    for c in &batch.columns()[..idx::CONTENT_COLUMNS] {
+        walk(c.as_ref(), &mut salt, &mut leaf);
+    }
+    hashes
+}
+
+impl Keys {
+    pub fn of(batch: &RecordBatch) -> Keys {
+        let last = batch
+            .column(idx::LAST_ACTION)
+            .as_primitive::<TimestampMicrosecondType>();
+        Keys {
+            ids: batch.column(idx::ID).as_string::<i32>().clone(),
+            last: last.iter().map(|v| v.unwrap_or(i64::MIN)).collect(),
+            devices: batch.column(idx::DEVICE_ID).as_string::<i32>().clone(),
+            hashes: content_hashes(batch),
+        }
+    }
+}
+
+/// The dedup index over every row read so far.
+#[derive(Debug, Default)]
+pub struct Index {
+    entries: HashMap<Box<str>, Entry>,
+    devices: Vec<Box<str>>,
+    device_ids: HashMap<Box<str>, u32>,
+}
+
+/// What merging one record did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    /// A new id.
+    Inserted,
+    /// Replaced an earlier winner.
+    Replaced,
+    /// Lost to the existing winner (older, or the same content).
+    Collapsed,
+}
+
+impl Index {
+    fn intern(&mut self, device: &str) -> u32 {
+        if let Some(&i) = self.device_ids.get(device) {
+            return i;
+        }
+        let i = self.devices.len() as u32;
+        self.devices.push(device.into());
+        self.device_ids.insert(device.into(), i);
+        i
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Merges every row of `keys` stored at `part`, in row order. `new` is
+    /// false for rows of the existing dataset.
+    pub fn merge(
+        &mut self,
+        keys: &Keys,
+        part: u32,
+        first_row: u32,
+        new: bool,
+        mut on: impl FnMut(Merge),
+    ) {
+        for i in 0..keys.ids.len() {
+            let id = keys.ids.value(i);
+            let last = keys.last[i];
+            let hash = keys.hashes[i];
+            let device = (!keys.devices.is_null(i)).then(|| keys.devices.value(i));
+            let device = device.map(|d| self.intern(d)).unwrap_or(NO_DEVICE);
+            let loc = RowLoc {
+                part,
+                row: first_row + i as u32,
+            };
+            match self.entries.get_mut(id) {
+                None => {
+                    self.entries.insert(
+                        id.into(),
+                        Entry {
+                            last,
+                            hash,
+                            loc,
+                            new,
+                            winner_has_device: device != NO_DEVICE,
+                            device,
+                            device_last: last,
+                        },
+                    );
+                    on(Merge::Inserted);
+                }
+                Some(e) => {
+                    if device != NO_DEVICE && (e.device == NO_DEVICE || last >= e.device_last) {
+                        e.device = device;
+                        e.device_last = last;
+                    }
+                    if last > e.last || (last == e.last && hash != e.hash) {
+                        e.last = last;
+                        e.hash = hash;
+                        e.loc = loc;
+                        e.new = new;
+                        e.winner_has_device = device != NO_DEVICE;
+                        on(Merge::Replaced);
+                    } else {
+                        on(Merge::Collapsed);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ids whose winner came from this run.
+    pub fn new_winners(&self) -> u64 {
+        self.entries.values().filter(|e| e.new).count() as u64
+    }
+
+    /// For each part (by number, `parts` of them), the rows to keep and the
+    /// device ids to fill in where the winner had none.
+    pub fn plan(&self, row_counts: &[u32]) -> Vec<PartPlan> {
+        let mut plans: Vec<PartPlan> = row_counts
+            .iter()
+            .map(|&n| PartPlan {
+                keep: vec![false; n as usize],
+                kept: 0,
+                fill: Vec::new(),
+            })
+            .collect();
+        for e in self.entries.values() {
+            let p = &mut plans[e.loc.part as usize];
+            p.keep[e.loc.row as usize] = true;
+            p.kept += 1;
+            if !e.winner_has_device && e.device != NO_DEVICE {
+                p.fill
+                    .push((e.loc.row, self.devices[e.device as usize].clone()));
+            }
+        }
+        plans
+    }
+}
+
+/// What to do with one stored part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartPlan {
+    pub keep: Vec<bool>,
+    pub kept: usize,
+    /// `(row, device_id)` for winners whose own device id is NULL.
+    pub fill: Vec<(u32, Box<str>)>,
+}
+
+impl PartPlan {
+    /// The part can be used as it is.
+    pub fn unchanged(&self) -> bool {
+        self.kept == self.keep.len() && self.fill.is_empty()
+    }
+
+    /// Applies the plan to the rows of the part that start at `offset`.
+    pub fn apply(
+        &self,
+        batch: &RecordBatch,
+        offset: usize,
+    ) -> Result<RecordBatch, arrow::error::ArrowError> {
+        let n = batch.num_rows();
+        let mask: arrow::array::BooleanArray = self.keep[offset..offset + n]
+            .iter()
+            .map(|&k| Some(k))
+            .collect();
+        let batch = if self
+            .fill
+            .iter()
+            .any(|(r, _)| (*r as usize) >= offset && (*r as usize) < offset + n)
+        {
+            let devices = batch.column(idx::DEVICE_ID).as_string::<i32>();
+            let mut values: Vec<Option<&str>> = devices.iter().collect();
+            for (r, d) in &self.fill {
+                let r = *r as usize;
+                if r >= offset && r < offset + n {
+                    values[r - offset] = Some(d);
+                }
+            }
+            super::batch::with_device_ids(batch, StringArray::from(values))
+        } else {
+            batch.clone()
+        };
+        arrow::compute::filter_record_batch(&batch, &mask)
+    }
+}

@@ -1,0 +1,141 @@
+//! Finding the input files: named files, folders walked recursively, `-` for stdin.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// One input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// `None` reads standard input.
+    pub path: Option<PathBuf>,
+    /// The name shown to the user and stored as `source_file`.
+    pub name: String,
+    /// Device id from the path (contract §1 rule d).
+    pub path_device: Option<String>,
+}
+
+/// File name endings read when walking a folder (a named file is always read).
+const EXTENSIONS: &[&str] = &["json", "jsonl", "ndjson", "gz"];
+
+fn wanted(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+fn hidden(name: &str) -> bool {
+    name.starts_with('.') || name.starts_with('_')
+}
+
+/// Strips `.json`, `.ndjson`, `.jsonl` and `.gz` endings from a file name.
+fn stem(name: &str) -> &str {
+    let mut s = name;
+    loop {
+        let lower = s.to_ascii_lowercase();
+        let cut = [".gz", ".json", ".ndjson", ".jsonl"]
+            .iter()
+            .find(|x| lower.ends_with(*x))
+            .map(|x| x.len());
+        match cut {
+            Some(n) if s.len() > n => s = &s[..s.len() - n],
+            _ => return s,
+        }
+    }
+}
+
+/// The device id a path names: a `device_id=<id>` segment (the innermost
+/// wins), else a file `devices/<id>.json`.
+pub fn device_from_path(path: &Path) -> Option<String> {
+    let parts: Vec<&str> = path
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .collect();
+    if let Some(id) = parts
+        .iter()
+        .rev()
+        .find_map(|p| p.strip_prefix("device_id="))
+        .filter(|id| !id.is_empty())
+    {
+        return Some(stem(id).to_string());
+    }
+    if parts.len() >= 2 && parts[parts.len() - 2].eq_ignore_ascii_case("devices") {
+        let id = stem(parts[parts.len() - 1]);
+        if !id.is_empty() {
+            return Some(id.to_string());
+        }
+    }
+    None
+}
+
+fn walk(dir: &Path, out: &mut Vec<InputFile>, depth: usize) -> Result<()> {
+    if depth > 64 {
+        return Ok(());
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| Error::io(dir, e))?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if hidden(name) {
+            continue;
+        }
+        let path = e.path();
+        let ft = e.file_type().map_err(|err| Error::io(&path, err))?;
+        if ft.is_dir() {
+            walk(&path, out, depth + 1)?;
+        } else if (ft.is_file() || ft.is_symlink()) && path.is_file() && wanted(&path) {
+            out.push(file(path));
+        }
+    }
+    Ok(())
+}
+
+fn file(path: PathBuf) -> InputFile {
+    InputFile {
+        name: path.display().to_string(),
+        path_device: device_from_path(&path),
+        path: Some(path),
+    }
+}
+
+/// Lists the files to read, in the order they are read (named order; folders
+/// sorted by name). Later files win ties in dedup.
+pub fn discover(inputs: &[PathBuf]) -> Result<Vec<InputFile>> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            out.push(InputFile {
+                path: None,
+                name: "<stdin>".into(),
+                path_device: None,
+            });
+            continue;
+        }
+        let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
+        if meta.is_dir() {
+            walk(input, &mut out, 0)?;
+        } else {
+            out.push(file(input.clone()));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_devices() {
+        let d = |p: &str| device_from_path(Path::new(p));
+        assert_eq!(d("x/device_id=abc/ops.json").as_deref(), Some("abc"));
+        assert_eq!(d("x/devices/abc.json.gz").as_deref(), Some("abc"));
+        assert_eq!(d("x/Devices/abc.ndjson").as_deref(), Some("abc"));
+        assert_eq!(d("x/devices/sub/abc.json"), None);
+        assert_eq!(d("x/ops.json"), None);
+    }
+}

@@ -1,0 +1,272 @@
+//! From exported JSON to Arrow batches and a Parquet dataset.
+//!
+//! The data flows: [`discover`] the input files → [`source`] opens them
+//! (gzip, BOM, UTF-16) and cuts them into work → [`shape`] finds the
+//! operations in each shape → [`record`] decodes and normalises one operation
+//! → [`batch`] builds Arrow → [`dedup`] keeps one row per id → [`dataset`]
+//! writes Parquet and commits atomically. [`pipeline`] runs the steps on
+//! every core.
+
+pub mod batch;
+pub mod dataset;
+pub mod dedup;
+pub mod discover;
+pub mod pipeline;
+pub mod record;
+pub mod shape;
+pub mod source;
+pub mod timestamp;
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use arrow::array::RecordBatch;
+use serde::Serialize;
+
+pub use dataset::{Dataset, Manifest, RunLog};
+pub use pipeline::{Counts, FileFailure, FileReject, Options, Progress, ProgressFn};
+pub use source::Limits;
+
+use crate::error::{Error, Result};
+use dedup::{Index, Keys};
+use pipeline::Store;
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    pub counts: Counts,
+    /// Files that could not be read (only with `keep_going`).
+    pub failures: Vec<FileFailure>,
+    /// Remarks that are not records (skipped `$batch` responses).
+    pub notes: Vec<String>,
+    /// Where this run's rejects were written, if any.
+    pub rejects_file: Option<PathBuf>,
+}
+
+/// The rows of an in-memory ingest.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryIngest {
+    pub batches: Vec<RecordBatch>,
+    pub rejects: Vec<FileReject>,
+    pub report: IngestReport,
+}
+
+/// One line of `_rejects/<run>.ndjson`.
+#[derive(Serialize)]
+struct RejectLine<'a> {
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<u64>,
+    reason: &'a str,
+    record: &'a str,
+}
+
+/// Serialises a reject as one NDJSON line (without the newline).
+pub fn reject_json(r: &FileReject) -> String {
+    serde_json::to_string(&RejectLine {
+        file: &r.file,
+        line: r.reject.location.line,
+        response: r.reject.location.response,
+        index: r.reject.location.index,
+        reason: &r.reject.reason,
+        record: &r.reject.record,
+    })
+    .expect("strings always serialise")
+}
+
+fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+fn run_id() -> String {
+    format!(
+        "{}-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
+        std::process::id()
+    )
+}
+
+/// Ingests export files into memory (for `--data` given raw exports).
+pub fn ingest_memory(inputs: &[PathBuf], opts: &Options) -> Result<MemoryIngest> {
+    let files = discover::discover(inputs)?;
+    let store = Store::Memory(Mutex::new(Vec::new()));
+    let mut rejects = Vec::new();
+    let result = pipeline::run(
+        &files,
+        &store,
+        Index::default(),
+        now_micros(),
+        opts,
+        &mut |r| {
+            rejects.push(r);
+            Ok(())
+        },
+    )?;
+    let Store::Memory(batches) = store else {
+        unreachable!("memory store")
+    };
+    let batches = batches.into_inner().expect("workers have finished");
+    let counts: Vec<u32> = batches.iter().map(|b| b.num_rows() as u32).collect();
+    let plans = result.index.plan(&counts);
+    let mut out = Vec::with_capacity(batches.len());
+    for (b, plan) in batches.iter().zip(&plans) {
+        if plan.kept == 0 {
+            continue;
+        }
+        out.push(if plan.unchanged() {
+            b.clone()
+        } else {
+            plan.apply(b, 0)?
+        });
+    }
+    Ok(MemoryIngest {
+        batches: out,
+        rejects,
+        report: IngestReport {
+            counts: result.counts,
+            failures: result.failures,
+            notes: result.notes,
+            rejects_file: None,
+        },
+    })
+}
+
+/// Ingests export files into the dataset at `out`, merging with what is
+/// there (contract §4) and committing atomically (§5).
+pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<IngestReport> {
+    let files = discover::discover(inputs)?;
+    let ds = Dataset::new(out);
+    ds.check_writable()?;
+    ds.clean_stale()?;
+    let mut manifest = ds.manifest()?;
+    let run_id = run_id();
+    let staging = ds.stage(&run_id)?;
+
+    // The existing table goes into the index first: new records win ties
+    // only with different content.
+    let existing = ds.parts()?;
+    let mut index = Index::default();
+    let mut row_counts = Vec::with_capacity(existing.len());
+    for (i, p) in existing.iter().enumerate() {
+        let mut rows = 0u32;
+        dataset::read_part(p, |b| {
+            index.merge(&Keys::of(&b), i as u32, rows, false, |_| {});
+            rows += b.num_rows() as u32;
+            Ok(())
+        })?;
+        row_counts.push(rows);
+    }
+
+    let store = Store::files(
+        staging.operations_dir(),
+        run_id.clone(),
+        existing.len() as u32,
+    );
+    let rejects_name = format!("{run_id}.ndjson");
+    let rejects_path = staging.rejects_dir().join(&rejects_name);
+    let mut rejects: Option<BufWriter<File>> = None;
+    let result = pipeline::run(&files, &store, index, now_micros(), opts, &mut |r| {
+        let w = match &mut rejects {
+            Some(w) => w,
+            None => rejects.insert(BufWriter::new(
+                File::create(&rejects_path).map_err(|e| Error::io(&rejects_path, e))?,
+            )),
+        };
+        writeln!(w, "{}", reject_json(&r)).map_err(|e| Error::io(&rejects_path, e))
+    })?;
+    if let Some(w) = rejects.take() {
+        let f = w
+            .into_inner()
+            .map_err(|e| Error::io(&rejects_path, e.into_error()))?;
+        f.sync_all().map_err(|e| Error::io(&rejects_path, e))?;
+    }
+
+    // Settle: keep, drop or rewrite each part so only winners remain.
+    let Store::Files { parts, .. } = store else {
+        unreachable!("file store")
+    };
+    let mut new_parts: Vec<(u32, (PathBuf, u32))> = parts
+        .into_inner()
+        .expect("workers have finished")
+        .into_iter()
+        .collect();
+    new_parts.sort_by_key(|(k, _)| *k);
+    let mut sources: Vec<(PathBuf, bool)> = existing.iter().map(|p| (p.clone(), false)).collect();
+    for (k, (path, rows)) in new_parts {
+        debug_assert_eq!(k as usize, sources.len());
+        sources.push((path, true));
+        row_counts.push(rows);
+    }
+    let plans = result.index.plan(&row_counts);
+    drop(result.index);
+    let ops_dir = staging.operations_dir();
+    for (i, ((src, is_new), plan)) in sources.iter().zip(&plans).enumerate() {
+        let name = src.file_name().expect("part files have names");
+        if plan.kept == 0 {
+            if *is_new {
+                std::fs::remove_file(src).map_err(|e| Error::io(src, e))?;
+            }
+        } else if plan.unchanged() {
+            if !*is_new {
+                staging.carry(src, &ops_dir.join(name))?;
+            }
+        } else {
+            let dest = ops_dir.join(format!("part-{run_id}-{i:05}-m.parquet"));
+            let mut w = dataset::parquet_writer(&dest)?;
+            let mut offset = 0usize;
+            dataset::read_part(src, |b| {
+                let kept = plan.apply(&b, offset)?;
+                offset += b.num_rows();
+                if kept.num_rows() > 0 {
+                    w.write(&kept)?;
+                }
+                Ok(())
+            })?;
+            w.close()?;
+            if *is_new {
+                std::fs::remove_file(src).map_err(|e| Error::io(src, e))?;
+            }
+        }
+    }
+    for p in std::fs::read_dir(&ops_dir).map_err(|e| Error::io(&ops_dir, e))? {
+        let p = p.map_err(|e| Error::io(&ops_dir, e))?.path();
+        File::open(&p)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| Error::io(&p, e))?;
+    }
+
+    // Earlier runs' rejects stay.
+    let old_rejects = ds.root.join(dataset::REJECTS_DIR);
+    if let Ok(rd) = std::fs::read_dir(&old_rejects) {
+        for e in rd.flatten() {
+            staging.carry(&e.path(), &staging.rejects_dir().join(e.file_name()))?;
+        }
+    }
+    let wrote_rejects = rejects_path.exists();
+    manifest.runs.push(RunLog {
+        run_id,
+        finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
+        files: result.counts.files,
+        records: result.counts.records,
+        rows: result.counts.rows,
+        duplicates: result.counts.duplicates,
+        rejected: result.counts.rejected,
+        repaired: result.counts.repaired,
+        failed_files: result.failures.iter().map(|f| f.file.clone()).collect(),
+        rejects_file: wrote_rejects.then(|| format!("{}/{rejects_name}", dataset::REJECTS_DIR)),
+    });
+    staging.commit(&manifest)?;
+    Ok(IngestReport {
+        counts: result.counts,
+        failures: result.failures,
+        notes: result.notes,
+        rejects_file: wrote_rejects.then(|| ds.root.join(dataset::REJECTS_DIR).join(rejects_name)),
+    })
+}

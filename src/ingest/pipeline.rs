@@ -1,0 +1,439 @@
+//! The ingest run: a reader thread cuts files into work, one worker per core
+//! decodes and stores batches, and this thread merges keys into the dedup
+//! index in read order, one whole file at a time (a file that turns out to be
+//! unreadable contributes nothing).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::mpsc::{channel, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use arrow::array::RecordBatch;
+use parquet::arrow::ArrowWriter;
+
+use super::dataset::{self, PART_ROWS};
+use super::dedup::{Index, Keys, Merge, RowLoc};
+use super::discover::InputFile;
+use super::shape::{self, FileContext, Reject, WorkKind};
+use super::source::{self, Limits};
+use crate::error::{Error, Result};
+
+/// Progress of a run, for a progress bar.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress {
+    /// Input bytes read (after decompression) since the last event.
+    Bytes(u64),
+    /// A file was finished.
+    File,
+}
+
+/// Callback for [`Progress`] events.
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// How a run behaves.
+#[derive(Clone)]
+pub struct Options {
+    /// Ingest the other files when one is unreadable.
+    pub keep_going: bool,
+    /// Decoding threads (0: one per core).
+    pub threads: usize,
+    pub limits: Limits,
+    pub progress: Option<ProgressFn>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            keep_going: false,
+            threads: 0,
+            limits: Limits::default(),
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("keep_going", &self.keep_going)
+            .field("threads", &self.threads)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A reject with the file it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileReject {
+    pub file: String,
+    pub reject: Reject,
+}
+
+/// Counts of a run (contract §6 `ingest --json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub files: u64,
+    pub records: u64,
+    pub rows: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub repaired: u64,
+}
+
+/// A file that could not be read at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileFailure {
+    pub file: String,
+    pub message: String,
+}
+
+/// Where decoded rows are stored until dedup is settled.
+pub(crate) enum Store {
+    Memory(Mutex<Vec<RecordBatch>>),
+    Files {
+        dir: PathBuf,
+        run_id: String,
+        next: AtomicU32,
+        parts: Mutex<HashMap<u32, (PathBuf, u32)>>,
+    },
+}
+
+impl Store {
+    pub(crate) fn files(dir: PathBuf, run_id: String, first_part: u32) -> Self {
+        Store::Files {
+            dir,
+            run_id,
+            next: AtomicU32::new(first_part),
+            parts: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// A worker's open part file.
+struct OpenPart {
+    part: u32,
+    path: PathBuf,
+    writer: ArrowWriter<std::fs::File>,
+    rows: u32,
+}
+
+fn close(store: &Store, open: &mut Option<OpenPart>) -> Result<()> {
+    if let (Store::Files { parts, .. }, Some(p)) = (store, open.take()) {
+        p.writer.close()?;
+        parts
+            .lock()
+            .expect("no panics hold this lock")
+            .insert(p.part, (p.path, p.rows));
+    }
+    Ok(())
+}
+
+fn store_batch(store: &Store, open: &mut Option<OpenPart>, batch: RecordBatch) -> Result<RowLoc> {
+    match store {
+        Store::Memory(batches) => {
+            let mut b = batches.lock().expect("no panics hold this lock");
+            b.push(batch);
+            Ok(RowLoc {
+                part: (b.len() - 1) as u32,
+                row: 0,
+            })
+        }
+        Store::Files {
+            dir, run_id, next, ..
+        } => {
+            if open.as_ref().is_some_and(|p| p.rows as usize >= PART_ROWS) {
+                close(store, open)?;
+            }
+            if open.is_none() {
+                let part = next.fetch_add(1, Ordering::Relaxed);
+                let path = dir.join(format!("part-{run_id}-{part:05}.parquet"));
+                let writer = dataset::parquet_writer(&path)?;
+                *open = Some(OpenPart {
+                    part,
+                    path,
+                    writer,
+                    rows: 0,
+                });
+            }
+            let p = open.as_mut().expect("opened above");
+            let loc = RowLoc {
+                part: p.part,
+                row: p.rows,
+            };
+            p.writer.write(&batch)?;
+            p.rows += batch.num_rows() as u32;
+            Ok(loc)
+        }
+    }
+}
+
+/// The decoded result of one unit of work, minus the rows themselves.
+struct Done {
+    stored: Option<(RowLoc, Keys)>,
+    rejects: Vec<Reject>,
+    records: u64,
+    repaired: u64,
+    notes: Vec<String>,
+}
+
+enum Msg {
+    Bytes(u64),
+    Work {
+        file: usize,
+        seq: u64,
+        result: std::result::Result<Done, String>,
+    },
+    FileEnd {
+        file: usize,
+        works: u64,
+        error: Option<String>,
+    },
+    Fatal(Error),
+}
+
+#[derive(Default)]
+struct FileAcc {
+    done: BTreeMap<u64, Done>,
+    failed_works: u64,
+    /// Works the reader sent, once it reported the file's end.
+    expected: Option<u64>,
+    error: Option<String>,
+}
+
+impl FileAcc {
+    /// Every message about this file has arrived.
+    fn complete(&self) -> bool {
+        self.expected
+            .is_some_and(|n| self.done.len() as u64 + self.failed_works >= n)
+    }
+}
+
+/// What a run produced, before the rows are settled into a table.
+pub(crate) struct RunResult {
+    pub counts: Counts,
+    pub failures: Vec<FileFailure>,
+    pub notes: Vec<String>,
+    pub index: Index,
+}
+
+/// Decodes `files` into `store`, merging into `index` (which may already hold
+/// the existing dataset). Rejects go to `on_reject` in read order.
+pub(crate) fn run(
+    files: &[InputFile],
+    store: &Store,
+    mut index: Index,
+    ingested_at: i64,
+    opts: &Options,
+    on_reject: &mut dyn FnMut(FileReject) -> Result<()>,
+) -> Result<RunResult> {
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let contexts: Vec<FileContext> = files
+        .iter()
+        .map(|f| FileContext {
+            name: f.name.clone(),
+            path_device: f.path_device.clone(),
+        })
+        .collect();
+    let cancel = AtomicBool::new(false);
+    let mut counts = Counts::default();
+    let mut failures = Vec::new();
+    let mut notes = Vec::new();
+    let mut fatal: Option<Error> = None;
+
+    std::thread::scope(|s| {
+        let (work_tx, work_rx) = sync_channel::<(usize, u64, WorkKind)>(threads * 2);
+        let work_rx = Arc::new(Mutex::new(work_rx));
+        let (res_tx, res_rx) = channel::<Msg>();
+
+        // Reader.
+        {
+            let res_tx = res_tx.clone();
+            let cancel = &cancel;
+            let limits = opts.limits;
+            s.spawn(move || {
+                for (fi, f) in files.iter().enumerate() {
+                    if cancel.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let mut seq = 0u64;
+                    let r = source::split(f, &limits, &mut |work, bytes| {
+                        if cancel.load(Ordering::Relaxed) {
+                            return Err("cancelled".into());
+                        }
+                        let _ = res_tx.send(Msg::Bytes(bytes));
+                        work_tx
+                            .send((fi, seq, work))
+                            .map_err(|_| "cancelled".to_string())?;
+                        seq += 1;
+                        Ok(())
+                    });
+                    let _ = res_tx.send(Msg::FileEnd {
+                        file: fi,
+                        works: seq,
+                        error: r.err(),
+                    });
+                }
+                drop(work_tx);
+            });
+        }
+
+        // Workers.
+        for _ in 0..threads {
+            let work_rx = Arc::clone(&work_rx);
+            let res_tx = res_tx.clone();
+            let contexts = &contexts;
+            let cancel = &cancel;
+            s.spawn(move || {
+                let mut open: Option<OpenPart> = None;
+                loop {
+                    let next = work_rx.lock().expect("no panics hold this lock").recv();
+                    let Ok((fi, seq, work)) = next else { break };
+                    if cancel.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    let result = match shape::decode_work(&work, &contexts[fi], ingested_at) {
+                        Err(msg) => Err(msg),
+                        Ok(out) => {
+                            let stored = match out.batch {
+                                None => None,
+                                Some(batch) => {
+                                    let keys = Keys::of(&batch);
+                                    match store_batch(store, &mut open, batch) {
+                                        Ok(loc) => Some((loc, keys)),
+                                        Err(e) => {
+                                            let _ = res_tx.send(Msg::Fatal(e));
+                                            cancel.store(true, Ordering::Relaxed);
+                                            continue;
+                                        }
+                                    }
+                                }
+                            };
+                            Ok(Done {
+                                stored,
+                                rejects: out.rejects,
+                                records: out.records,
+                                repaired: out.repaired,
+                                notes: out.notes,
+                            })
+                        }
+                    };
+                    let _ = res_tx.send(Msg::Work {
+                        file: fi,
+                        seq,
+                        result,
+                    });
+                }
+                if let Err(e) = close(store, &mut open) {
+                    let _ = res_tx.send(Msg::Fatal(e));
+                }
+            });
+        }
+        drop(res_tx);
+
+        // Collector: this thread.
+        let mut pending: HashMap<usize, FileAcc> = HashMap::new();
+        let mut next_file = 0usize;
+        let mut valid_new = 0u64;
+        for msg in res_rx {
+            match msg {
+                Msg::Bytes(n) => {
+                    if let Some(p) = &opts.progress {
+                        p(Progress::Bytes(n));
+                    }
+                    continue;
+                }
+                Msg::Fatal(e) => {
+                    cancel.store(true, Ordering::Relaxed);
+                    fatal.get_or_insert(e);
+                    continue;
+                }
+                Msg::Work { file, seq, result } => {
+                    let acc = pending.entry(file).or_default();
+                    match result {
+                        Ok(done) => {
+                            acc.done.insert(seq, done);
+                        }
+                        Err(msg) => {
+                            acc.error.get_or_insert(msg);
+                            acc.failed_works += 1;
+                        }
+                    }
+                }
+                Msg::FileEnd { file, works, error } => {
+                    let acc = pending.entry(file).or_default();
+                    if let Some(e) = error {
+                        acc.error.get_or_insert(e);
+                    }
+                    acc.expected = Some(works);
+                }
+            }
+            if fatal.is_some() {
+                continue;
+            }
+            // Settle finished files in read order.
+            while let Some(acc) = pending.get(&next_file) {
+                if !acc.complete() {
+                    break;
+                }
+                let acc = pending.remove(&next_file).expect("present");
+                let name = &files[next_file].name;
+                next_file += 1;
+                if let Some(p) = &opts.progress {
+                    p(Progress::File);
+                }
+                if let Some(message) = acc.error {
+                    if opts.keep_going {
+                        failures.push(FileFailure {
+                            file: name.clone(),
+                            message,
+                        });
+                        continue;
+                    }
+                    cancel.store(true, Ordering::Relaxed);
+                    fatal = Some(Error::BadFile {
+                        file: name.clone(),
+                        message: format!("{message} (use --keep-going to ingest the other files)"),
+                    });
+                    break;
+                }
+                counts.files += 1;
+                for (_, done) in acc.done {
+                    counts.records += done.records;
+                    counts.repaired += done.repaired;
+                    counts.rejected += done.rejects.len() as u64;
+                    valid_new += done.records - done.rejects.len() as u64;
+                    notes.extend(done.notes.into_iter().map(|n| format!("{name}: {n}")));
+                    if let Some((loc, keys)) = &done.stored {
+                        index.merge(keys, loc.part, loc.row, true, |_m: Merge| {});
+                    }
+                    for reject in done.rejects {
+                        if let Err(e) = on_reject(FileReject {
+                            file: name.clone(),
+                            reject,
+                        }) {
+                            cancel.store(true, Ordering::Relaxed);
+                            fatal.get_or_insert(e);
+                        }
+                    }
+                }
+            }
+        }
+        let new_winners = index.new_winners();
+        counts.rows = new_winners;
+        counts.duplicates = valid_new - new_winners;
+    });
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    Ok(RunResult {
+        counts,
+        failures,
+        notes,
+        index,
+    })
+}

@@ -1,0 +1,460 @@
+//! Finding the operations in each input shape (contract §1).
+//!
+//! A unit of [`Work`] is either a run of complete NDJSON lines or a whole JSON
+//! document; [`decode_work`] turns it into one Arrow batch plus rejects. Shapes
+//! are told apart by content: a document is an array, a Graph list page
+//! (`value: [...]`), a single entity (`value: {...}` or a bare object) or a
+//! `$batch` response (`responses: [...]`); an NDJSON line may itself be a page.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use arrow::array::RecordBatch;
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+use super::batch::OperationsBuilder;
+use super::record::{self, Decoded, Times, device_from_url, key_is};
+
+/// Where a record stands in its file.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// 1-based line of an NDJSON record.
+    pub line: Option<u64>,
+    /// 0-based position in its JSON array (`value`, or the top-level array).
+    pub index: Option<u64>,
+    /// 0-based position of the `$batch` response holding it.
+    pub response: Option<u64>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut sep = "";
+        if let Some(l) = self.line {
+            write!(f, "line {l}")?;
+            sep = ", ";
+        }
+        if let Some(r) = self.response {
+            write!(f, "{sep}response {r}")?;
+            sep = ", ";
+        }
+        if let Some(i) = self.index {
+            write!(f, "{sep}index {i}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A record that could not be ingested.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reject {
+    pub location: Location,
+    pub reason: String,
+    /// The record's text as it stood in the file (lossy UTF-8, capped).
+    pub record: String,
+}
+
+/// The largest record text kept in a reject.
+pub const MAX_REJECT_TEXT: usize = 1 << 20;
+
+fn raw_text(raw: &[u8]) -> String {
+    let cut = raw.len().min(MAX_REJECT_TEXT);
+    let mut s = String::from_utf8_lossy(&raw[..cut]).into_owned();
+    if cut < raw.len() {
+        s.push_str("…[truncated]");
+    }
+    s
+}
+
+/// What a worker decodes.
+#[derive(Debug)]
+pub enum WorkKind {
+    /// Complete NDJSON lines; `first_line` is the 1-based number of the first.
+    Lines { data: Vec<u8>, first_line: u64 },
+    /// A whole JSON document.
+    Document { data: Vec<u8> },
+}
+
+/// Per-file facts every record of the file shares.
+#[derive(Debug, Clone)]
+pub struct FileContext {
+    /// The file as named to the user (and stored in `source_file`).
+    pub name: String,
+    /// Device id from the path (`device_id=<id>/`, `devices/<id>.json`).
+    pub path_device: Option<String>,
+}
+
+/// The result of decoding one unit of work.
+#[derive(Debug, Default)]
+pub struct DecodeOutput {
+    pub batch: Option<RecordBatch>,
+    pub rejects: Vec<Reject>,
+    pub records: u64,
+    pub repaired: u64,
+    /// Things worth telling the user that are not records (skipped `$batch` responses).
+    pub notes: Vec<String>,
+}
+
+struct Sink<'c> {
+    ctx: &'c FileContext,
+    builder: OperationsBuilder,
+    out: DecodeOutput,
+}
+
+impl Sink<'_> {
+    fn reject(&mut self, location: Location, reason: String, raw: &[u8]) {
+        self.out.records += 1;
+        self.out.rejects.push(Reject {
+            location,
+            reason,
+            record: raw_text(raw),
+        });
+    }
+
+    /// Decodes one record; `envelope_ok` lets an NDJSON line be a whole page.
+    fn record(&mut self, raw: &[u8], location: Location, hint: Option<&str>, envelope_ok: bool) {
+        match record::parse(raw) {
+            Err(e) => self.reject(location, format!("malformed JSON: {e}"), raw),
+            Ok(Decoded::NotObject(found)) => {
+                self.reject(location, format!("not an object: found {found}"), raw)
+            }
+            Ok(Decoded::Object(op)) => {
+                if envelope_ok && op.envelope && op.id == record::Text::Absent {
+                    // A whole page or $batch response on one line.
+                    if let Err(e) = self.document(raw, location, hint) {
+                        self.reject(location, format!("malformed JSON: {e}"), raw);
+                    }
+                    return;
+                }
+                let own = record::own_url_device(&op);
+                let hint = own.as_deref().or(hint);
+                let mut times = Times::default();
+                match record::validate(&op, hint, &mut times) {
+                    Ok(row) => {
+                        self.out.records += 1;
+                        if times.repaired {
+                            self.out.repaired += 1;
+                        }
+                        self.builder.append(&row);
+                    }
+                    Err(reason) => self.reject(location, reason, raw),
+                }
+            }
+        }
+    }
+
+    fn lines(&mut self, data: &[u8], first_line: u64) {
+        let hint = self.ctx.path_device.clone();
+        for (n, line) in (first_line..).zip(data.split(|&b| b == b'\n')) {
+            let line = line.trim_ascii();
+            if line.is_empty() {
+                continue;
+            }
+            let loc = Location {
+                line: Some(n),
+                ..Location::default()
+            };
+            self.record(line, loc, hint.as_deref(), true);
+        }
+    }
+
+    /// Expands a document into its records; `Err` when it is not valid JSON.
+    fn document(
+        &mut self,
+        data: &[u8],
+        base: Location,
+        hint: Option<&str>,
+    ) -> Result<(), serde_json::Error> {
+        let mut groups = Vec::new();
+        expand(
+            data,
+            base,
+            hint.map(Cow::Borrowed),
+            &mut groups,
+            &mut self.out.notes,
+        )?;
+        for g in groups {
+            for (raw, loc) in g.items {
+                self.record(raw, loc, g.hint.as_deref(), false);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Records that share a device hint.
+struct Group<'a> {
+    hint: Option<Cow<'a, str>>,
+    items: Vec<(&'a [u8], Location)>,
+}
+
+/// The top-level value of a document, one level deep.
+enum Top<'a> {
+    Array(Vec<&'a RawValue>),
+    Object(Vec<(String, &'a RawValue)>),
+    Scalar,
+}
+
+struct TopVisitor;
+
+impl<'de> Visitor<'de> for TopVisitor {
+    type Value = Top<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON document")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut v = Vec::new();
+        while let Some(e) = seq.next_element::<&'de RawValue>()? {
+            v.push(e);
+        }
+        Ok(Top::Array(v))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut v = Vec::new();
+        while let Some(k) = map.next_key::<String>()? {
+            v.push((k, map.next_value::<&'de RawValue>()?));
+        }
+        Ok(Top::Object(v))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Top::Scalar)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Top::Scalar)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Top::Scalar)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Top::Scalar)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Top::Scalar)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Top::Scalar)
+    }
+}
+
+fn parse_top(data: &[u8]) -> Result<Top<'_>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(data);
+    let top = de.deserialize_any(TopVisitor)?;
+    de.end()?;
+    Ok(top)
+}
+
+fn get<'a>(obj: &[(String, &'a RawValue)], key: &str) -> Option<&'a RawValue> {
+    obj.iter().find(|(k, _)| key_is(k, key)).map(|(_, v)| *v)
+}
+
+fn get_str<'a>(obj: &[(String, &'a RawValue)], key: &str) -> Option<Cow<'a, str>> {
+    let v = get(obj, key)?;
+    serde_json::from_str::<Cow<'a, str>>(v.get()).ok()
+}
+
+/// The device id a `$batch` request id names: `<id>-operations`, a Graph
+/// URL, or the id itself unless it is a plain number (Graph's examples
+/// number their requests).
+fn device_from_request_id(id: &str) -> Option<Cow<'_, str>> {
+    if let Some(d) = device_from_url(id) {
+        return Some(d);
+    }
+    let lower = id.to_ascii_lowercase();
+    if let Some(stem) = lower.strip_suffix("-operations") {
+        return (!stem.is_empty()).then(|| Cow::Borrowed(&id[..stem.len()]));
+    }
+    if id.is_empty() || id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(Cow::Borrowed(id))
+}
+
+fn expand<'a>(
+    data: &'a [u8],
+    base: Location,
+    hint: Option<Cow<'a, str>>,
+    groups: &mut Vec<Group<'a>>,
+    notes: &mut Vec<String>,
+) -> Result<(), serde_json::Error> {
+    match parse_top(data)? {
+        Top::Array(items) => {
+            let items = items
+                .into_iter()
+                .enumerate()
+                .map(|(i, raw)| {
+                    (
+                        raw.get().as_bytes(),
+                        Location {
+                            index: Some(i as u64),
+                            ..base
+                        },
+                    )
+                })
+                .collect();
+            groups.push(Group { hint, items });
+        }
+        Top::Scalar => groups.push(Group {
+            hint,
+            items: vec![(data, base)],
+        }),
+        Top::Object(obj) => {
+            let page_hint = || {
+                get_str(&obj, "@odata.context")
+                    .and_then(|c| device_from_url(&c).map(|d| Cow::Owned(d.into_owned())))
+                    .or_else(|| {
+                        get_str(&obj, "@odata.nextlink")
+                            .and_then(|c| device_from_url(&c).map(|d| Cow::Owned(d.into_owned())))
+                    })
+            };
+            let has_id = get(&obj, "id").is_some();
+            if let Some(value) = get(&obj, "value").filter(|_| !has_id) {
+                let text = value.get().as_bytes();
+                match text.first() {
+                    Some(b'[') => {
+                        let h = page_hint().or(hint);
+                        let elems: Vec<&'a RawValue> = serde_json::from_str(value.get())?;
+                        let items = elems
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, raw)| {
+                                (
+                                    raw.get().as_bytes(),
+                                    Location {
+                                        index: Some(i as u64),
+                                        ..base
+                                    },
+                                )
+                            })
+                            .collect();
+                        groups.push(Group { hint: h, items });
+                        return Ok(());
+                    }
+                    Some(b'{') => {
+                        let h = page_hint().or(hint);
+                        groups.push(Group {
+                            hint: h,
+                            items: vec![(text, base)],
+                        });
+                        return Ok(());
+                    }
+                    Some(b'n') => return Ok(()), // "value": null — an empty response
+                    _ => {}
+                }
+            }
+            if let Some(responses) = get(&obj, "responses").filter(|_| !has_id) {
+                let responses: Vec<&'a RawValue> = serde_json::from_str(responses.get())?;
+                // Request URLs, when the export kept the requests beside the responses.
+                let mut urls: Vec<(String, String)> = Vec::new();
+                if let Some(reqs) = get(&obj, "requests")
+                    && let Ok(reqs) = serde_json::from_str::<Vec<&RawValue>>(reqs.get())
+                {
+                    for r in reqs {
+                        if let Top::Object(r) = parse_top(r.get().as_bytes())?
+                            && let (Some(id), Some(url)) = (get_str(&r, "id"), get_str(&r, "url"))
+                        {
+                            urls.push((id.into_owned(), url.into_owned()));
+                        }
+                    }
+                }
+                for (i, resp) in responses.into_iter().enumerate() {
+                    let loc = Location {
+                        response: Some(i as u64),
+                        ..base
+                    };
+                    let Top::Object(r) = parse_top(resp.get().as_bytes())? else {
+                        notes.push(format!("response {i}: not an object, skipped"));
+                        continue;
+                    };
+                    if let Some(status) = get(&r, "status")
+                        && let Ok(code) = serde_json::from_str::<u64>(status.get())
+                        && !(200..300).contains(&code)
+                    {
+                        notes.push(format!("response {i}: HTTP status {code}, skipped"));
+                        continue;
+                    }
+                    let id = get_str(&r, "id");
+                    let from_url = id.as_deref().and_then(|id| {
+                        urls.iter()
+                            .find(|(rid, _)| rid == id)
+                            .and_then(|(_, url)| device_from_url(url).map(|d| d.into_owned()))
+                    });
+                    let from_id = id
+                        .as_deref()
+                        .and_then(device_from_request_id)
+                        .map(|d| d.into_owned());
+                    let h = from_id
+                        .or(from_url)
+                        .map(Cow::Owned)
+                        .or_else(|| hint.clone());
+                    match get(&r, "body") {
+                        Some(body) if body.get().starts_with('{') => {
+                            expand(body.get().as_bytes(), loc, h, groups, notes)?;
+                        }
+                        _ => notes.push(format!("response {i}: no body, skipped")),
+                    }
+                }
+                return Ok(());
+            }
+            // A bare operation (or something that will be rejected as one).
+            let h = page_hint().or(hint);
+            groups.push(Group {
+                hint: h,
+                items: vec![(data, base)],
+            });
+        }
+    }
+    Ok(())
+}
+
+/// True when `data` reads better as NDJSON than as one document: some line
+/// other than the first is a complete JSON object on its own.
+fn looks_like_ndjson(data: &[u8]) -> bool {
+    data.split(|&b| b == b'\n')
+        .skip(1)
+        .map(|l| l.trim_ascii())
+        .filter(|l| !l.is_empty())
+        .take(16)
+        .any(|l| {
+            l.first() == Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok()
+        })
+}
+
+/// Decodes one unit of work. `Err` means the whole file is unreadable
+/// (not JSON, or cut off): the message says where.
+pub fn decode_work(
+    work: &WorkKind,
+    ctx: &FileContext,
+    ingested_at: i64,
+) -> Result<DecodeOutput, String> {
+    let mut sink = Sink {
+        ctx,
+        builder: OperationsBuilder::with_capacity(match work {
+            WorkKind::Lines { data, .. } => data.len() / 700 + 1,
+            WorkKind::Document { data } => data.len() / 700 + 1,
+        }),
+        out: DecodeOutput::default(),
+    };
+    match work {
+        WorkKind::Lines { data, first_line } => sink.lines(data, *first_line),
+        WorkKind::Document { data } => {
+            let hint = ctx.path_device.clone();
+            if let Err(e) = sink.document(data, Location::default(), hint.as_deref()) {
+                if looks_like_ndjson(data) {
+                    sink.out = DecodeOutput::default();
+                    sink.builder = OperationsBuilder::with_capacity(data.len() / 700 + 1);
+                    sink.lines(data, 1);
+                } else if e.is_eof() {
+                    return Err(format!(
+                        "the JSON is cut off ({e}); the file is incomplete: export it again"
+                    ));
+                } else {
+                    return Err(format!("not valid JSON ({e})"));
+                }
+            }
+        }
+    }
+    if !sink.builder.is_empty() {
+        sink.out.batch = Some(sink.builder.finish(&ctx.name, ingested_at));
+    }
+    Ok(sink.out)
+}

@@ -1,0 +1,215 @@
+//! Opening an input file and cutting it into units of work.
+//!
+//! Gzip is recognised by its magic bytes, a UTF-8 BOM is skipped and UTF-16
+//! (Windows PowerShell's `Out-File` default) is converted. NDJSON is cut at
+//! line ends into blocks that workers decode in parallel; anything else is a
+//! document, read whole.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+
+use flate2::read::MultiGzDecoder;
+
+use super::discover::InputFile;
+use super::shape::WorkKind;
+
+/// Bytes of NDJSON per unit of work.
+pub const DEFAULT_BLOCK: usize = 2 << 20;
+
+/// Limits on what one file may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A JSON document (anything but NDJSON) is read whole: at most this many bytes.
+    pub max_document_bytes: u64,
+    /// Bytes of NDJSON per unit of work.
+    pub block_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_document_bytes: 1 << 30,
+            block_bytes: DEFAULT_BLOCK,
+        }
+    }
+}
+
+fn open(file: &InputFile) -> io::Result<Box<dyn Read + Send>> {
+    let raw: Box<dyn Read + Send> = match &file.path {
+        Some(p) => Box::new(File::open(p)?),
+        None => Box::new(io::stdin()),
+    };
+    let mut br = BufReader::with_capacity(1 << 16, raw);
+    let head = br.fill_buf()?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(MultiGzDecoder::new(br)))
+    } else {
+        Ok(Box::new(br))
+    }
+}
+
+/// Reads until `buf` holds `want` more bytes or the input ends; false at EOF.
+fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+    let target = buf.len() + want;
+    while buf.len() < target {
+        let n = r.take((target - buf.len()) as u64).read_to_end(buf)?;
+        if n == 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn read_rest(r: &mut dyn Read, buf: &mut Vec<u8>, limits: &Limits) -> Result<(), String> {
+    let room = limits.max_document_bytes.saturating_sub(buf.len() as u64);
+    r.take(room + 1)
+        .read_to_end(buf)
+        .map_err(|e| read_error(&e))?;
+    if buf.len() as u64 > limits.max_document_bytes {
+        return Err(format!(
+            "the JSON document is larger than {} bytes; split it, or export it as NDJSON",
+            limits.max_document_bytes
+        ));
+    }
+    Ok(())
+}
+
+fn read_error(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => {
+            "the compressed data is cut off; the file is incomplete: export it again".into()
+        }
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+            format!("cannot be decompressed ({e}); the file is damaged")
+        }
+        _ => format!("cannot be read: {e}"),
+    }
+}
+
+fn utf16(data: &[u8], little: bool) -> Result<Vec<u8>, String> {
+    let units = data[2..].chunks(2).map(|c| {
+        let pair = [c[0], *c.get(1).unwrap_or(&0)];
+        if little {
+            u16::from_le_bytes(pair)
+        } else {
+            u16::from_be_bytes(pair)
+        }
+    });
+    char::decode_utf16(units)
+        .collect::<Result<String, _>>()
+        .map(String::into_bytes)
+        .map_err(|e| format!("not valid UTF-16 text ({e})"))
+}
+
+/// True when the first line of `data` is a complete JSON value: the file is
+/// NDJSON (possibly of one line).
+fn first_line_complete(data: &[u8]) -> Option<bool> {
+    let end = memchr::memchr(b'\n', data)?;
+    let line = data[..end].trim_ascii();
+    Some(serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok())
+}
+
+/// Cuts `file` into units of work, handing each to `emit` in order. `Err` is
+/// a message for the whole file (it cannot be opened, decompressed or read).
+pub fn split(
+    file: &InputFile,
+    limits: &Limits,
+    emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut r = open(file).map_err(|e| read_error(&e))?;
+    let block = limits.block_bytes.max(1024);
+    let mut buf = Vec::with_capacity(block + (block >> 2));
+    let more = fill(&mut *r, &mut buf, block).map_err(|e| read_error(&e))?;
+
+    // Encodings.
+    if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        buf.drain(..3);
+    } else if buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]) {
+        read_rest(&mut *r, &mut buf, limits)?;
+        let data = utf16(&buf, buf[0] == 0xFF)?;
+        let data = data
+            .strip_prefix("\u{feff}".as_bytes())
+            .map(<[u8]>::to_vec)
+            .unwrap_or(data);
+        let n = data.len() as u64;
+        return emit(WorkKind::Document { data }, n);
+    }
+    let Some(start) = buf.iter().position(|b| !b.is_ascii_whitespace()) else {
+        if more {
+            // A block of whitespace: keep reading as NDJSON.
+        } else {
+            return Ok(()); // empty file: zero records
+        }
+        return ndjson(&mut *r, buf, block, emit);
+    };
+    let ndjson_mode = buf[start] != b'[' && first_line_complete(&buf[start..]) == Some(true);
+    if ndjson_mode {
+        return ndjson(&mut *r, buf, block, emit);
+    }
+    if more {
+        read_rest(&mut *r, &mut buf, limits)?;
+    }
+    let n = buf.len() as u64;
+    emit(WorkKind::Document { data: buf }, n)
+}
+
+fn ndjson(
+    r: &mut dyn Read,
+    mut buf: Vec<u8>,
+    block: usize,
+    emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut first_line = 1u64;
+    loop {
+        let more = if buf.len() < block {
+            let want = block - buf.len();
+            fill(r, &mut buf, want).map_err(|e| read_error(&e))?
+        } else {
+            true
+        };
+        if !more {
+            if buf.iter().any(|b| !b.is_ascii_whitespace()) {
+                let n = buf.len() as u64;
+                emit(
+                    WorkKind::Lines {
+                        data: buf,
+                        first_line,
+                    },
+                    n,
+                )?;
+            }
+            return Ok(());
+        }
+        match memchr::memrchr(b'\n', &buf) {
+            Some(pos) => {
+                let rest = buf.split_off(pos + 1);
+                let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
+                let n = buf.len() as u64;
+                emit(
+                    WorkKind::Lines {
+                        data: buf,
+                        first_line,
+                    },
+                    n,
+                )?;
+                first_line += lines;
+                buf = Vec::with_capacity(block + (block >> 2));
+                buf.extend_from_slice(&rest);
+            }
+            None => {
+                // One line longer than a block: keep reading until it ends.
+                let more = fill(r, &mut buf, block).map_err(|e| read_error(&e))?;
+                if !more {
+                    let n = buf.len() as u64;
+                    return emit(
+                        WorkKind::Lines {
+                            data: buf,
+                            first_line,
+                        },
+                        n,
+                    );
+                }
+            }
+        }
+    }
+}

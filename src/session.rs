@@ -1,0 +1,202 @@
+//! Putting the `operations` table (and its rejects) on a `SessionContext`.
+//!
+//! `--data` is either a dataset written by `ingest` (read in place as a
+//! Parquet listing table) or raw export files and folders (ingested in memory).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::MemTable;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::error::{Error, Result};
+use crate::ingest::{self, Dataset, FileReject, IngestReport, Manifest};
+use crate::schema::{TABLE_NAME, operations_schema};
+
+/// Name of the table of rejected records.
+pub const REJECTS_TABLE: &str = "rejects";
+
+/// The session settings fleetops queries run with.
+pub fn session_config() -> SessionConfig {
+    let mut config = SessionConfig::new().with_information_schema(true);
+    // Plain Utf8 strings: exports (CSV, Arrow IPC) then read everywhere as
+    // they are; the functions accept Utf8View all the same.
+    config
+        .options_mut()
+        .execution
+        .parquet
+        .schema_force_view_types = false;
+    config
+}
+
+/// A new `SessionContext` with every fleetops function registered.
+pub fn new_context() -> Result<SessionContext> {
+    let ctx = SessionContext::new_with_config(session_config());
+    crate::functions::register_all(&ctx)?;
+    Ok(ctx)
+}
+
+/// What `--data` turned out to be.
+#[derive(Debug, Clone)]
+pub enum Loaded {
+    /// A dataset written by `ingest`, with its log of runs.
+    Dataset { root: PathBuf, manifest: Manifest },
+    /// Raw exports, ingested in memory.
+    Exports { report: IngestReport },
+}
+
+/// The schema of the `rejects` table.
+pub fn rejects_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("file", DataType::Utf8, false),
+        Field::new("line", DataType::UInt64, true),
+        Field::new("response", DataType::UInt64, true),
+        Field::new("index", DataType::UInt64, true),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("record", DataType::Utf8, false),
+    ]))
+}
+
+fn rejects_batch(rejects: &[FileReject]) -> Result<RecordBatch> {
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            rejects.iter().map(|r| &r.file),
+        )),
+        Arc::new(UInt64Array::from_iter(
+            rejects.iter().map(|r| r.reject.location.line),
+        )),
+        Arc::new(UInt64Array::from_iter(
+            rejects.iter().map(|r| r.reject.location.response),
+        )),
+        Arc::new(UInt64Array::from_iter(
+            rejects.iter().map(|r| r.reject.location.index),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rejects.iter().map(|r| &r.reject.reason),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rejects.iter().map(|r| &r.reject.record),
+        )),
+    ];
+    Ok(RecordBatch::try_new(rejects_schema(), cols)?)
+}
+
+/// Reads the `_rejects/*.ndjson` files of a dataset.
+pub fn read_rejects(root: &Path) -> Result<Vec<FileReject>> {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        file: String,
+        line: Option<u64>,
+        response: Option<u64>,
+        index: Option<u64>,
+        reason: String,
+        record: String,
+    }
+    let dir = root.join(ingest::dataset::REJECTS_DIR);
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
+        Err(_) => return Ok(Vec::new()),
+    };
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(|e| Error::io(&f, e))?;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let l: Line = serde_json::from_str(line).map_err(|e| Error::Dataset {
+                path: f.clone(),
+                message: format!("a damaged reject line ({e})"),
+            })?;
+            out.push(FileReject {
+                file: l.file,
+                reject: ingest::shape::Reject {
+                    location: ingest::shape::Location {
+                        line: l.line,
+                        index: l.index,
+                        response: l.response,
+                    },
+                    reason: l.reason,
+                    record: l.record,
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Registers the listing table of a dataset's Parquet files as `name`.
+pub fn register_dataset(ctx: &SessionContext, root: &Path, name: &str) -> Result<()> {
+    let dir = Dataset::new(root).operations_dir();
+    let dir = std::path::absolute(&dir).map_err(|e| Error::io(&dir, e))?;
+    std::fs::create_dir_all(&dir).ok();
+    let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
+    let options =
+        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(operations_schema());
+    ctx.register_table(name, Arc::new(ListingTable::try_new(config)?))?;
+    Ok(())
+}
+
+/// Registers `operations` and `rejects` from `--data` paths: one dataset
+/// folder, or any mix of export files and folders (ingested in memory).
+pub fn register_data(
+    ctx: &SessionContext,
+    paths: &[PathBuf],
+    opts: &ingest::Options,
+) -> Result<Loaded> {
+    if paths.is_empty() {
+        return Err(Error::Usage(
+            "--data needs a dataset folder or export files".into(),
+        ));
+    }
+    for p in paths {
+        if p.as_os_str() != "-" && !p.exists() {
+            return Err(Error::io(
+                p,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+            ));
+        }
+    }
+    if let [root] = paths
+        && Dataset::is_dataset(root)
+    {
+        let manifest = Dataset::new(root).manifest()?;
+        register_dataset(ctx, root, TABLE_NAME)?;
+        let rejects = rejects_batch(&read_rejects(root)?)?;
+        ctx.register_table(
+            REJECTS_TABLE,
+            Arc::new(MemTable::try_new(rejects_schema(), vec![vec![rejects]])?),
+        )?;
+        return Ok(Loaded::Dataset {
+            root: root.clone(),
+            manifest,
+        });
+    }
+    let mem = ingest::ingest_memory(paths, opts)?;
+    register_batches(ctx, mem.batches)?;
+    let rejects = rejects_batch(&mem.rejects)?;
+    ctx.register_table(
+        REJECTS_TABLE,
+        Arc::new(MemTable::try_new(rejects_schema(), vec![vec![rejects]])?),
+    )?;
+    Ok(Loaded::Exports { report: mem.report })
+}
+
+/// Registers in-memory `operations` batches, spread over the session's partitions.
+pub fn register_batches(ctx: &SessionContext, batches: Vec<RecordBatch>) -> Result<()> {
+    let n = ctx.copied_config().target_partitions().max(1);
+    let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); n];
+    for (i, b) in batches.into_iter().enumerate() {
+        parts[i % n].push(b);
+    }
+    let table = MemTable::try_new(operations_schema(), parts)?;
+    ctx.register_table(TABLE_NAME, Arc::new(table))?;
+    Ok(())
+}
