@@ -10,6 +10,7 @@ pub mod cli;
 pub mod error;
 pub mod functions;
 pub mod ingest;
+pub mod output;
 pub mod schema;
 pub mod session;
 pub mod status;

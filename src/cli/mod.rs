@@ -5,6 +5,7 @@
 mod ingest;
 mod listing;
 mod report;
+mod shell;
 mod sql;
 
 use std::path::PathBuf;
@@ -162,7 +163,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Sql(a) => sql::run(a),
         Command::Report(a) => report::run(a),
         Command::Run(a) => report::run_named(a),
-        Command::Queries(a) => listing::queries(a),
+        Command::Queries(a) => report::queries(a),
         Command::Functions => listing::functions(),
     };
     match result {

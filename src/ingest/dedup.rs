@@ -25,15 +25,16 @@ const NO_DEVICE: u32 = u32::MAX;
 struct Entry {
     /// `last_action_date_time` of the winner; `i64::MIN` when NULL.
     last: i64,
+    /// Hash of the winner's content, device id excluded.
     hash: u64,
     loc: RowLoc,
     /// The winner came from this run (not from the existing dataset).
     new: bool,
     /// The winner's own row has a device id.
     winner_has_device: bool,
-    /// Device id of the latest record (by `last`, then read order) that had one.
+    /// The device id the row ends up with (its own, or one kept from an
+    /// earlier record: a known device id is never replaced by NULL).
     device: u32,
-    device_last: i64,
 }
 
 /// The key columns of a batch, cut out so the rest of the batch can be freed.
@@ -45,8 +46,9 @@ pub struct Keys {
     pub hashes: Vec<u64>,
 }
 
-/// Hashes the columns that describe an operation (not its lineage), with an
-/// explicit mark for NULL so that `(NULL, "x")` and `("x", NULL)` differ.
+/// Hashes the columns that describe an operation (not its lineage, not its
+/// device id, which dedup compares on its own), with an explicit mark for
+/// NULL so that `(NULL, "x")` and `("x", NULL)` differ.
 pub fn content_hashes(batch: &RecordBatch) -> Vec<u64> {
     let state = datafusion::common::hash_utils::RandomState::with_seed(0x0f1e_e70b5);
     let mut hashes = vec![0u64; batch.num_rows()];
@@ -73,7 +75,10 @@ pub fn content_hashes(batch: &RecordBatch) -> Vec<u64> {
         }
     }
     let mut salt = 0;
-    for c in &batch.columns()[..idx::CONTENT_COLUMNS] {
+    for (i, c) in batch.columns()[..idx::CONTENT_COLUMNS].iter().enumerate() {
+        if i == idx::DEVICE_ID {
+            continue;
+        }
         walk(c.as_ref(), &mut salt, &mut leaf);
     }
     hashes
@@ -162,24 +167,31 @@ impl Index {
                             new,
                             winner_has_device: device != NO_DEVICE,
                             device,
-                            device_last: last,
                         },
                     );
                     on(Merge::Inserted);
                 }
                 Some(e) => {
-                    if device != NO_DEVICE && (e.device == NO_DEVICE || last >= e.device_last) {
-                        e.device = device;
-                        e.device_last = last;
-                    }
-                    if last > e.last || (last == e.last && hash != e.hash) {
+                    // Records fold in read order: the latest wins; at the same
+                    // time, different content (or a different known device)
+                    // wins as the one read last; the same content collapses.
+                    let wins = last > e.last
+                        || (last == e.last
+                            && (hash != e.hash || (device != NO_DEVICE && device != e.device)));
+                    if wins {
                         e.last = last;
                         e.hash = hash;
                         e.loc = loc;
                         e.new = new;
                         e.winner_has_device = device != NO_DEVICE;
+                        if device != NO_DEVICE {
+                            e.device = device;
+                        }
                         on(Merge::Replaced);
                     } else {
+                        if e.device == NO_DEVICE {
+                            e.device = device;
+                        }
                         on(Merge::Collapsed);
                     }
                 }

@@ -406,17 +406,19 @@ fn expand<'a>(
     Ok(())
 }
 
-/// True when `data` reads better as NDJSON than as one document: some line
-/// other than the first is a complete JSON object on its own.
+/// True when `data` reads better as NDJSON than as one (broken) document:
+/// it does not open an array, and some line after the first is a complete
+/// JSON value on its own (so only the first line is broken).
 fn looks_like_ndjson(data: &[u8]) -> bool {
+    if data.trim_ascii_start().first() == Some(&b'[') {
+        return false;
+    }
     data.split(|&b| b == b'\n')
         .skip(1)
         .map(|l| l.trim_ascii())
         .filter(|l| !l.is_empty())
         .take(16)
-        .any(|l| {
-            l.first() == Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok()
-        })
+        .any(|l| serde_json::from_slice::<serde::de::IgnoredAny>(l).is_ok())
 }
 
 /// Decodes one unit of work. `Err` means the whole file is unreadable

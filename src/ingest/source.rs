@@ -142,7 +142,14 @@ pub fn split(
         }
         return ndjson(&mut *r, buf, block, emit);
     };
-    let ndjson_mode = buf[start] != b'[' && first_line_complete(&buf[start..]) == Some(true);
+    // NDJSON when the first line is a complete value, except a one-line
+    // array, which is a JSON array document.
+    let ndjson_mode = first_line_complete(&buf[start..]) == Some(true)
+        && (buf[start] != b'['
+            || buf[start..]
+                .splitn(2, |&b| b == b'\n')
+                .nth(1)
+                .is_some_and(|rest| rest.iter().any(|b| !b.is_ascii_whitespace())));
     if ndjson_mode {
         return ndjson(&mut *r, buf, block, emit);
     }

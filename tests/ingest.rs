@@ -1,0 +1,646 @@
+//! The ingester against every input shape and quirk of the contract (§1–§5),
+//! with exact values.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, AsArray, RecordBatch, StructArray};
+use arrow::datatypes::TimestampMicrosecondType;
+use fleetops::ingest::{self, Counts, IngestReport, Options, dataset};
+use fleetops::schema::idx;
+
+/// One row of the table, as a test reads it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Row {
+    id: String,
+    device: Option<String>,
+    op_type: Option<String>,
+    status: Option<String>,
+    status_raw: Option<String>,
+    created: Option<i64>,
+    started: Option<i64>,
+    completed: Option<i64>,
+    last: Option<i64>,
+    error: Option<(Option<String>, Option<String>)>,
+    created_by_user: Option<(Option<String>, Option<String>)>,
+    created_by_app: Option<(Option<String>, Option<String>)>,
+    last_by_user: Option<(Option<String>, Option<String>)>,
+    source: String,
+}
+
+fn s(a: &dyn Array, i: usize) -> Option<String> {
+    let a = a.as_string::<i32>();
+    (!a.is_null(i)).then(|| a.value(i).to_string())
+}
+
+fn t(a: &dyn Array, i: usize) -> Option<i64> {
+    let a = a.as_primitive::<TimestampMicrosecondType>();
+    (!a.is_null(i)).then(|| a.value(i))
+}
+
+fn pair(a: &StructArray, i: usize) -> Option<(Option<String>, Option<String>)> {
+    (!a.is_null(i)).then(|| (s(a.column(0), i), s(a.column(1), i)))
+}
+
+fn member(set: &dyn Array, m: usize, i: usize) -> Option<(Option<String>, Option<String>)> {
+    let set = set.as_struct();
+    if set.is_null(i) {
+        return None;
+    }
+    pair(set.column(m).as_struct(), i)
+}
+
+fn rows_of(batches: &[RecordBatch]) -> BTreeMap<String, Row> {
+    let mut out = BTreeMap::new();
+    for b in batches {
+        for i in 0..b.num_rows() {
+            let row = Row {
+                id: s(b.column(idx::ID), i).unwrap(),
+                device: s(b.column(idx::DEVICE_ID), i),
+                op_type: s(b.column(idx::OPERATION_TYPE), i),
+                status: s(b.column(idx::STATUS), i),
+                status_raw: s(b.column(idx::STATUS_RAW), i),
+                created: t(b.column(idx::CREATED), i),
+                started: t(b.column(idx::STARTED), i),
+                completed: t(b.column(idx::COMPLETED), i),
+                last: t(b.column(idx::LAST_ACTION), i),
+                error: pair(b.column(idx::ERROR).as_struct(), i),
+                created_by_user: member(b.column(idx::CREATED_BY), 0, i),
+                created_by_app: member(b.column(idx::CREATED_BY), 1, i),
+                last_by_user: member(b.column(idx::LAST_ACTION_BY), 0, i),
+                source: s(b.column(idx::SOURCE_FILE), i).unwrap(),
+            };
+            assert!(out.insert(row.id.clone(), row).is_none(), "one row per id");
+        }
+    }
+    out
+}
+
+fn read_dataset(dir: &Path) -> BTreeMap<String, Row> {
+    let mut batches = Vec::new();
+    for p in dataset::Dataset::new(dir).parts().unwrap() {
+        dataset::read_part(&p, |b| {
+            batches.push(b);
+            Ok(())
+        })
+        .unwrap();
+    }
+    rows_of(&batches)
+}
+
+fn us(text: &str) -> Option<i64> {
+    Some(
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .timestamp_micros(),
+    )
+}
+
+fn write(dir: &Path, name: &str, body: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(body).unwrap();
+    e.finish().unwrap()
+}
+
+fn mem(paths: &[PathBuf]) -> (BTreeMap<String, Row>, ingest::MemoryIngest) {
+    let m = ingest::ingest_memory(paths, &Options::default()).unwrap();
+    let c = &m.report.counts;
+    assert_eq!(c.records, c.rows + c.duplicates + c.rejected, "{c:?}");
+    (rows_of(&m.batches), m)
+}
+
+fn counts(
+    files: u64,
+    records: u64,
+    rows: u64,
+    duplicates: u64,
+    rejected: u64,
+    repaired: u64,
+) -> Counts {
+    Counts {
+        files,
+        records,
+        rows,
+        duplicates,
+        rejected,
+        repaired,
+    }
+}
+
+const CTX: &str = "https://graph.microsoft.com/beta/$metadata#teamwork/devices('0f3ce432-e432-0f3c-32e4-3c0f32e43c0f')/operations";
+const DEV: &str = "0f3ce432-e432-0f3c-32e4-3c0f32e43c0f";
+
+/// Graph's own documentation example, verbatim in shape.
+const GRAPH_PAGE: &str = r##"{
+  "@odata.context": "https://graph.microsoft.com/beta/$metadata#teamwork/devices('0f3ce432-e432-0f3c-32e4-3c0f32e43c0f')/operations",
+  "@odata.count": 1,
+  "value": [
+    {
+      "@odata.type": "#microsoft.graph.teamworkDeviceOperation",
+      "id": "5d1f0a5c-0a5c-5d1f-5c0a-1f5d5c0a1f5d",
+      "status": "successful",
+      "operationType": "deviceDiagnostics",
+      "startedDateTime": "2021-06-19T12-01-03.45Z",
+      "completedDateTime": "2021-06-19T12-01-03.45Z",
+      "error": {"@odata.type": "microsoft.graph.operationError", "code": null, "message": "Unknown"},
+      "lastActionBy": {
+        "application": null,
+        "device": null,
+        "user": {"@odata.type": "microsoft.graph.teamworkUserIdentity", "id": "2fe16a4b-16a4-2fe1-4b6a-e12f4b6ae12f", "displayName": "Amy Jones", "userIdentityType": "aadUser"}
+      },
+      "createdDateTime": "2021-06-19T12-01-03.45Z",
+      "createdBy": {
+        "application": null,
+        "device": null,
+        "user": {"@odata.type": "microsoft.graph.teamworkUserIdentity", "id": "2fe16a4b-16a4-2fe1-4b6a-e12f4b6ae12f", "displayName": "Amy Jones", "userIdentityType": "aadUser"}
+      },
+      "lastActionDateTime": "2021-06-19T12-01-03.45Z"
+    }
+  ],
+  "@odata.nextLink": "https://graph.microsoft.com/beta/teamwork/devices/0f3ce432-e432-0f3c-32e4-3c0f32e43c0f/operations?$skiptoken=X"
+}"##;
+
+#[test]
+fn graph_documentation_page() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "page.json", GRAPH_PAGE.as_bytes());
+    let (rows, m) = mem(&[p.clone()]);
+    assert_eq!(m.report.counts, counts(1, 1, 1, 0, 0, 1));
+    let r = &rows["5d1f0a5c-0a5c-5d1f-5c0a-1f5d5c0a1f5d"];
+    assert_eq!(r.device.as_deref(), Some(DEV));
+    assert_eq!(r.op_type.as_deref(), Some("deviceDiagnostics"));
+    assert_eq!(r.status.as_deref(), Some("successful"));
+    assert_eq!(r.status_raw.as_deref(), Some("successful"));
+    assert_eq!(r.created, us("2021-06-19T12:01:03.45Z"));
+    assert_eq!(r.started, us("2021-06-19T12:01:03.45Z"));
+    assert_eq!(r.last, Some(1_624_104_063_450_000));
+    assert_eq!(r.error, Some((None, Some("Unknown".into()))));
+    let amy = Some((
+        Some("2fe16a4b-16a4-2fe1-4b6a-e12f4b6ae12f".to_string()),
+        Some("Amy Jones".to_string()),
+    ));
+    assert_eq!(r.created_by_user, amy);
+    assert_eq!(r.last_by_user, amy);
+    assert_eq!(r.created_by_app, None);
+    assert_eq!(r.source, p.display().to_string());
+}
+
+#[test]
+fn device_from_next_link_and_count_only_pages() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "p.json",
+        br#"{"@odata.count":2,"value":[{"id":"a"},{"id":"b","deviceId":"own"}],
+            "@odata.nextLink":"https://graph.microsoft.com/beta/teamwork/devices/dev-9/operations?$skiptoken=1"}"#,
+    );
+    let (rows, m) = mem(&[p]);
+    assert_eq!(m.report.counts, counts(1, 2, 2, 0, 0, 0));
+    assert_eq!(rows["a"].device.as_deref(), Some("dev-9"));
+    assert_eq!(
+        rows["b"].device.as_deref(),
+        Some("own"),
+        "a deviceId property comes first"
+    );
+}
+
+#[test]
+fn single_entity_and_bare_object() {
+    let d = tempfile::tempdir().unwrap();
+    let a = write(
+        d.path(),
+        "a.json",
+        br#"{"value": {"id": "e1", "status": "queued", "teamworkDeviceId": "t-dev"}}"#,
+    );
+    let b = write(
+        d.path(),
+        "b.json",
+        format!(
+            r#"{{"@odata.context": "{CTX}/$entity",
+            "id": "e2", "status": "InProgress", "createdDateTime": "2026-11-01T08:00:00.1234567+01:00"}}"#
+        )
+        .as_bytes(),
+    );
+    let (rows, m) = mem(&[a, b]);
+    assert_eq!(m.report.counts, counts(2, 2, 2, 0, 0, 0));
+    assert_eq!(rows["e1"].device.as_deref(), Some("t-dev"));
+    assert_eq!(rows["e1"].status.as_deref(), Some("queued"));
+    assert_eq!(rows["e2"].device.as_deref(), Some(DEV));
+    assert_eq!(rows["e2"].status.as_deref(), Some("inProgress"));
+    assert_eq!(rows["e2"].status_raw.as_deref(), Some("InProgress"));
+    assert_eq!(rows["e2"].created, us("2026-11-01T07:00:00.123456Z"));
+}
+
+#[test]
+fn json_array_with_bad_elements() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "devices/dev-7.json",
+        br#"[
+  {"id": "x1", "status": "succeeded", "lastActionDateTime": "2026-11-01T00:00:00Z"},
+  "not an op",
+  {"id": "", "status": "failed"},
+  {"id": "x2", "status": "Canceled", "createdDateTime": "2026-02-30T10:00:00Z"},
+  {"id": "x3", "status": "CANCELED", "createdDateTime": "0001-01-01T00:00:00Z", "startedDateTime": ""}
+]"#,
+    );
+    let (rows, m) = mem(&[p.clone()]);
+    assert_eq!(m.report.counts, counts(1, 5, 2, 0, 3, 0));
+    assert_eq!(
+        rows["x1"].device.as_deref(),
+        Some("dev-7"),
+        "devices/<id>.json"
+    );
+    assert_eq!(rows["x1"].status.as_deref(), Some("successful"));
+    assert_eq!(rows["x1"].status_raw.as_deref(), Some("succeeded"));
+    assert_eq!(rows["x3"].status.as_deref(), Some("cancelled"));
+    assert_eq!(rows["x3"].created, None);
+    assert_eq!(rows["x3"].started, None);
+    let rejects: Vec<(Option<u64>, &str)> = m
+        .rejects
+        .iter()
+        .map(|r| (r.reject.location.index, r.reject.reason.as_str()))
+        .collect();
+    assert_eq!(
+        rejects,
+        vec![
+            (Some(1), "not an object: found a string"),
+            (Some(2), "id is empty"),
+            (
+                Some(3),
+                "createdDateTime: not a timestamp: \"2026-02-30T10:00:00Z\""
+            ),
+        ]
+    );
+    assert_eq!(m.rejects[0].file, p.display().to_string());
+    assert_eq!(m.rejects[0].reject.record, "\"not an op\"");
+}
+
+#[test]
+fn ndjson_lf_crlf_blank_lines_and_bad_lines() {
+    let d = tempfile::tempdir().unwrap();
+    let lf = write(
+        d.path(),
+        "device_id=dd1/ops.ndjson",
+        b"{\"id\":\"n1\",\"status\":\"failed\",\"error\":{\"code\":\"Timeout\",\"message\":\"no answer\"}}\n\n   \n{\"id\":\"n2\",\"status\":\"weird\"}\n{\"id\": \"n3\", broken\n[1]\n",
+    );
+    let crlf = write(
+        d.path(),
+        "b.jsonl",
+        b"{\"id\":\"c1\",\"lastActionDateTime\":\"2026-11-01T10:00:00-05:00\"}\r\n\r\n{\"id\":null}\r\n{\"id\":\"c2\"}",
+    );
+    let (rows, m) = mem(&[lf.clone(), crlf.clone()]);
+    assert_eq!(m.report.counts, counts(2, 7, 4, 0, 3, 0));
+    assert_eq!(
+        rows["n1"].device.as_deref(),
+        Some("dd1"),
+        "device_id=<id> folder"
+    );
+    assert_eq!(
+        rows["n1"].error,
+        Some((Some("Timeout".into()), Some("no answer".into())))
+    );
+    assert_eq!(
+        rows["n2"].status.as_deref(),
+        Some("weird"),
+        "unknown kept verbatim"
+    );
+    assert_eq!(rows["n2"].status_raw.as_deref(), Some("weird"));
+    assert_eq!(rows["c1"].last, us("2026-11-01T15:00:00Z"));
+    assert_eq!(rows["c2"].device, None);
+    let rejects: Vec<(String, Option<u64>, String)> = m
+        .rejects
+        .iter()
+        .map(|r| {
+            (
+                r.file.clone(),
+                r.reject.location.line,
+                r.reject.reason.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(rejects[0].0, lf.display().to_string());
+    assert_eq!(rejects[0].1, Some(5));
+    assert!(
+        rejects[0].2.starts_with("malformed JSON: "),
+        "{}",
+        rejects[0].2
+    );
+    assert_eq!(rejects[1].1, Some(6));
+    assert_eq!(rejects[1].2, "not an object: found an array");
+    assert_eq!(
+        (rejects[2].0.as_str(), rejects[2].1, rejects[2].2.as_str()),
+        (crlf.display().to_string().as_str(), Some(3), "id is null")
+    );
+    assert_eq!(m.rejects[0].reject.record, "{\"id\": \"n3\", broken");
+}
+
+#[test]
+fn ndjson_whose_first_line_is_broken() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "x.ndjson",
+        b"{\"id\": \"a\",\n{\"id\":\"b\"}\n{\"id\":\"c\"}\n",
+    );
+    let (rows, m) = mem(&[p]);
+    assert_eq!(m.report.counts, counts(1, 3, 2, 0, 1, 0));
+    assert!(rows.contains_key("b") && rows.contains_key("c"));
+    assert_eq!(m.rejects[0].reject.location.line, Some(1));
+}
+
+#[test]
+fn batch_responses() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "batch.json",
+        br#"{"responses": [
+  {"id": "dev-a-operations", "status": 200, "body": {"value": [{"id": "b1"}, {"id": "b2"}]}},
+  {"id": "2", "status": 200, "body": {"@odata.context": "https://graph.microsoft.com/beta/$metadata#teamwork/devices('dev-b')/operations", "value": [{"id": "b3"}]}},
+  {"id": "3", "status": 404, "body": {"error": {"code": "NotFound", "message": "gone"}}},
+  {"id": "4", "status": 200, "body": {"value": [{"id": "b4"}, 7]}}
+],
+"requests": [{"id": "4", "method": "GET", "url": "/teamwork/devices/dev-c/operations"}]}"#,
+    );
+    let (rows, m) = mem(&[p]);
+    assert_eq!(m.report.counts, counts(1, 5, 4, 0, 1, 0));
+    assert_eq!(rows["b1"].device.as_deref(), Some("dev-a"));
+    assert_eq!(rows["b2"].device.as_deref(), Some("dev-a"));
+    assert_eq!(rows["b3"].device.as_deref(), Some("dev-b"));
+    assert_eq!(rows["b4"].device.as_deref(), Some("dev-c"), "request URL");
+    assert_eq!(
+        m.rejects[0].reject.location,
+        ingest::shape::Location {
+            line: None,
+            response: Some(3),
+            index: Some(1)
+        }
+    );
+    assert_eq!(m.report.notes.len(), 1);
+    assert!(m.report.notes[0].ends_with("response 2: HTTP status 404, skipped"));
+}
+
+#[test]
+fn powershell_pascal_case_utf16_and_ms_dates() {
+    let d = tempfile::tempdir().unwrap();
+    let body = r#"[
+    {
+        "Id":  "p1",
+        "OperationType":  "softwareUpdate",
+        "Status":  "Failed",
+        "CreatedDateTime":  "\/Date(1624104063450)\/",
+        "StartedDateTime":  "2021-06-19T12:05:00Z",
+        "CompletedDateTime":  "2021-06-19T12:35:00.5Z",
+        "LastActionDateTime":  "2021-06-19T12:35:00.5Z",
+        "Error":  { "Code":  "UpdateDownloadFailed", "Message":  "Download failed" },
+        "CreatedBy":  { "User":  { "Id":  "u9", "DisplayName":  "Bo" }, "Application":  null, "Device":  null },
+        "LastActionBy":  "Microsoft.Graph.Beta.PowerShell.Models.MicrosoftGraphIdentitySet",
+        "AdditionalProperties":  { "deviceId":  "nope" }
+    }
+]"#;
+    // Windows PowerShell's Out-File writes UTF-16 LE with a BOM.
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in body.encode_utf16() {
+        utf16.extend_from_slice(&u.to_le_bytes());
+    }
+    let p = write(d.path(), "ps.json", &utf16);
+    let (rows, m) = mem(&[p]);
+    assert_eq!(m.report.counts, counts(1, 1, 1, 0, 0, 1));
+    let r = &rows["p1"];
+    assert_eq!(r.status.as_deref(), Some("failed"));
+    assert_eq!(r.status_raw.as_deref(), Some("Failed"));
+    assert_eq!(r.created, Some(1_624_104_063_450_000));
+    assert_eq!(r.completed, us("2021-06-19T12:35:00.5Z"));
+    assert_eq!(
+        r.error,
+        Some((
+            Some("UpdateDownloadFailed".into()),
+            Some("Download failed".into())
+        ))
+    );
+    assert_eq!(
+        r.created_by_user,
+        Some((Some("u9".into()), Some("Bo".into())))
+    );
+    assert_eq!(
+        r.last_by_user, None,
+        "a truncated identity set reads as NULL"
+    );
+    assert_eq!(r.device, None, "nested unknown properties are ignored");
+}
+
+#[test]
+fn gzip_bom_and_folders() {
+    let d = tempfile::tempdir().unwrap();
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(br#"{"id":"g1","status":"successful"}"#);
+    bom.extend_from_slice(b"\n{\"id\":\"g2\"}\n");
+    write(d.path(), "in/a/x.ndjson.gz", &gzip(&bom));
+    write(
+        d.path(),
+        "in/b/y.json.gz",
+        &gzip(format!("\u{feff}[{{\"id\":\"g3\"}}]").as_bytes()),
+    );
+    write(d.path(), "in/b/empty.json", b"");
+    write(d.path(), "in/notes.txt", b"not an export");
+    write(d.path(), "in/_rejects/old.ndjson", b"{\"id\":\"hidden\"}");
+    let (rows, m) = mem(&[d.path().join("in")]);
+    assert_eq!(m.report.counts, counts(3, 3, 3, 0, 0, 0));
+    assert_eq!(rows.keys().collect::<Vec<_>>(), vec!["g1", "g2", "g3"]);
+}
+
+#[test]
+fn dedup_latest_wins_ties_read_last_device_kept() {
+    let d = tempfile::tempdir().unwrap();
+    let a = write(
+        d.path(),
+        "a.ndjson",
+        br#"{"id":"o1","deviceId":"d1","status":"inProgress","lastActionDateTime":"2026-11-01T10:00:00Z"}
+{"id":"o2","status":"queued","lastActionDateTime":"2026-11-01T10:00:00Z"}
+{"id":"o3","deviceId":"d3","status":"queued"}
+"#,
+    );
+    let b = write(
+        d.path(),
+        "b.ndjson",
+        br#"{"id":"o1","status":"successful","lastActionDateTime":"2026-11-01T11:00:00Z"}
+{"id":"o2","status":"failed","lastActionDateTime":"2026-11-01T10:00:00Z"}
+{"id":"o1","deviceId":"d1-old","status":"queued","lastActionDateTime":"2026-11-01T09:00:00Z"}
+{"id":"o3","status":"scheduled"}
+"#,
+    );
+    let (rows, m) = mem(&[a.clone(), b.clone()]);
+    assert_eq!(m.report.counts, counts(2, 7, 3, 4, 0, 0));
+    assert_eq!(
+        rows["o1"].status.as_deref(),
+        Some("successful"),
+        "latest wins"
+    );
+    assert_eq!(
+        rows["o1"].device.as_deref(),
+        Some("d1"),
+        "NULL never replaces a known device; the latest known one is used"
+    );
+    assert_eq!(
+        rows["o2"].status.as_deref(),
+        Some("failed"),
+        "tie: read last wins"
+    );
+    assert_eq!(
+        rows["o3"].status.as_deref(),
+        Some("scheduled"),
+        "both NULL: read last wins"
+    );
+    assert_eq!(rows["o3"].device.as_deref(), Some("d3"));
+    // The same through the on-disk dataset, in one run and in two.
+    let one = d.path().join("one");
+    let r = ingest::ingest_dataset(&[a.clone(), b.clone()], &one, &Options::default()).unwrap();
+    assert_eq!(r.counts, m.report.counts);
+    let two = d.path().join("two");
+    let ra = ingest::ingest_dataset(&[a.clone()], &two, &Options::default()).unwrap();
+    assert_eq!(ra.counts, counts(1, 3, 3, 0, 0, 0));
+    let rb = ingest::ingest_dataset(&[b.clone()], &two, &Options::default()).unwrap();
+    assert_eq!(rb.counts, counts(1, 4, 3, 1, 0, 0));
+    let strip = |m: BTreeMap<String, Row>| -> BTreeMap<String, Row> {
+        m.into_iter()
+            .map(|(k, mut r)| {
+                r.source = String::new();
+                (k, r)
+            })
+            .collect()
+    };
+    assert_eq!(strip(read_dataset(&one)), strip(read_dataset(&two)));
+    assert_eq!(strip(read_dataset(&one)), strip(rows));
+}
+
+#[test]
+fn ingesting_twice_changes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "p.json", GRAPH_PAGE.as_bytes());
+    let q = write(
+        d.path(),
+        "q.ndjson",
+        b"{\"id\":\"q1\",\"status\":\"failed\"}\n{\"id\":\"q1\",\"status\":\"failed\"}\n{\"nope\":1}\n",
+    );
+    let out = d.path().join("ds");
+    let first = ingest::ingest_dataset(&[p.clone(), q.clone()], &out, &Options::default()).unwrap();
+    assert_eq!(first.counts, counts(2, 4, 2, 1, 1, 1));
+    let before = read_dataset(&out);
+    let parts_before = dataset::Dataset::new(&out).parts().unwrap();
+    let second: IngestReport = ingest::ingest_dataset(&[p, q], &out, &Options::default()).unwrap();
+    assert_eq!(second.counts, counts(2, 4, 0, 3, 1, 1));
+    assert_eq!(read_dataset(&out), before, "lineage included");
+    assert_eq!(
+        dataset::Dataset::new(&out).parts().unwrap(),
+        parts_before,
+        "no file rewritten"
+    );
+    let manifest = dataset::Dataset::new(&out).manifest().unwrap();
+    assert_eq!(manifest.runs.len(), 2);
+    // Each run's rejects stay, with file, line and reason.
+    let rejects = fleetops::session::read_rejects(&out).unwrap();
+    assert_eq!(rejects.len(), 2);
+    assert_eq!(rejects[0].reject.location.line, Some(3));
+    assert_eq!(rejects[0].reject.reason, "missing id");
+}
+
+#[test]
+fn bad_files_name_the_file_and_keep_going_ingests_the_rest() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write(d.path(), "good.json", br#"[{"id":"ok"}]"#);
+    let cut = write(d.path(), "cut.json", br#"{"value": [{"id": "a"}, {"id": "#);
+    let junk = write(d.path(), "junk.json", b"\x00\x01binary\xff\xfe garbage");
+    let out = d.path().join("ds");
+    let err = ingest::ingest_dataset(&[good.clone(), cut.clone()], &out, &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with(&cut.display().to_string()), "{err}");
+    assert!(err.contains("cut off"), "{err}");
+    assert!(!out.exists(), "a failed ingest leaves nothing");
+    let opts = Options {
+        keep_going: true,
+        ..Options::default()
+    };
+    let r = ingest::ingest_dataset(&[cut.clone(), good, junk.clone()], &out, &opts).unwrap();
+    assert_eq!(r.counts, counts(1, 1, 1, 0, 0, 0));
+    let failed: Vec<&str> = r.failures.iter().map(|f| f.file.as_str()).collect();
+    assert_eq!(
+        failed,
+        vec![cut.display().to_string(), junk.display().to_string()]
+    );
+    assert!(
+        r.failures[1].message.contains("not valid JSON"),
+        "{:?}",
+        r.failures[1]
+    );
+    assert_eq!(read_dataset(&out).len(), 1);
+}
+
+#[test]
+fn hostile_input_never_panics() {
+    let d = tempfile::tempdir().unwrap();
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_line = format!(
+        "{{\"id\":\"deep\",\"x\":{}{}}}\n{{\"id\":\"fine\"}}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let huge = format!(
+        "{{\"id\":\"{}\",\"status\":\"failed\"}}",
+        "x".repeat(20 << 20)
+    );
+    let files = [
+        write(d.path(), "deep.json", deep.as_bytes()),
+        write(d.path(), "deep.ndjson", deep_line.as_bytes()),
+        write(d.path(), "huge.json", huge.as_bytes()),
+        write(
+            d.path(),
+            "bin.json",
+            &(0..=255u8).cycle().take(100_000).collect::<Vec<_>>(),
+        ),
+        write(
+            d.path(),
+            "trunc.json.gz",
+            &gzip(GRAPH_PAGE.as_bytes())[..60],
+        ),
+        write(d.path(), "utf16odd.json", b"\xFF\xFE{\x00"),
+    ];
+    let opts = Options {
+        keep_going: true,
+        ..Options::default()
+    };
+    let m = ingest::ingest_memory(&files, &opts).unwrap();
+    let c = &m.report.counts;
+    assert_eq!(c.records, c.rows + c.duplicates + c.rejected);
+    let rows = rows_of(&m.batches);
+    // Nesting is skipped iteratively: a deep unknown property is ignored,
+    // a deep array is one record that is not an object.
+    assert!(rows.contains_key("deep") && rows.contains_key("fine"));
+    assert_eq!(rows.len(), 3, "deep, fine and the huge id");
+    assert!(rows.keys().any(|k| k.len() == 20 << 20));
+    assert_eq!(m.rejects.len(), 1);
+    assert_eq!(m.rejects[0].file, files[0].display().to_string());
+    assert_eq!(m.rejects[0].reject.reason, "not an object: found an array");
+    let failed: Vec<String> = m.report.failures.iter().map(|f| f.file.clone()).collect();
+    assert_eq!(
+        failed,
+        vec![
+            files[3].display().to_string(),
+            files[4].display().to_string(),
+            files[5].display().to_string()
+        ]
+    );
+    assert!(m.report.failures[0].message.contains("not valid JSON"));
+    assert!(m.report.failures[1].message.contains("cut off"));
+    assert!(m.report.failures[2].message.contains("cut off"));
+}
