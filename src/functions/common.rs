@@ -1,0 +1,276 @@
+//! Helpers shared by the SQL functions: reading status strings of any string
+//! type and timestamps of any unit, without a per-row allocation.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArrayType};
+use arrow::buffer::{BooleanBuffer, NullBuffer};
+use arrow::datatypes::{
+    DataType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
+};
+use datafusion::common::types::{NativeType, logical_date, logical_string};
+use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::logical_expr::{Coercion, TypeSignatureClass};
+
+use crate::status::Status;
+
+/// Coercion of a status argument: any string type (Utf8, LargeUtf8, Utf8View;
+/// dictionaries are unpacked by the planner), kept as it is.
+pub(crate) fn string_arg() -> Coercion {
+    Coercion::new_exact(TypeSignatureClass::Native(logical_string()))
+}
+
+/// Coercion of a timestamp argument: any timestamp unit and time zone, kept as
+/// it is; strings and dates are cast to `Timestamp(Microsecond, "UTC")`.
+pub(crate) fn timestamp_arg() -> Coercion {
+    Coercion::new_implicit(
+        TypeSignatureClass::Timestamp,
+        vec![
+            TypeSignatureClass::Native(logical_string()),
+            TypeSignatureClass::Native(logical_date()),
+        ],
+        NativeType::Timestamp(TimeUnit::Microsecond, Some(Arc::from(crate::schema::UTC))),
+    )
+}
+
+/// Evaluates `pred` on the parsed status of every row of a string array.
+///
+/// The result is NULL exactly where the input is NULL; `pred` receives `None`
+/// for text that is not a known status.
+pub(crate) fn status_predicate(
+    array: &ArrayRef,
+    pred: impl Fn(Option<Status>) -> bool,
+) -> Result<BooleanArray> {
+    fn eval<'a, S: StringArrayType<'a>>(
+        strings: S,
+        pred: impl Fn(Option<Status>) -> bool,
+    ) -> BooleanArray {
+        // NULL slots are not read (a view array may hold anything there);
+        // the validity mask is carried over unchanged.
+        let nulls = strings.logical_nulls();
+        let values = BooleanBuffer::collect_bool(strings.len(), |i| {
+            nulls.as_ref().is_none_or(|n| n.is_valid(i)) && pred(Status::parse(strings.value(i)))
+        });
+        BooleanArray::new(values, nulls)
+    }
+
+    Ok(match array.data_type() {
+        DataType::Utf8 => eval(array.as_string::<i32>(), pred),
+        DataType::LargeUtf8 => eval(array.as_string::<i64>(), pred),
+        DataType::Utf8View => eval(array.as_string_view(), pred),
+        DataType::Null => BooleanArray::new_null(array.len()),
+        DataType::Dictionary(_, _) => {
+            let Some(dict) = array.as_any_dictionary_opt() else {
+                return exec_err!("expected a dictionary array, got {}", array.data_type());
+            };
+            // Evaluate once per distinct value, then spread over the keys.
+            let per_value = status_predicate(dict.values(), pred)?;
+            let taken = arrow::compute::take(&per_value, dict.keys(), None)?;
+            taken.as_boolean().clone()
+        }
+        other => return exec_err!("expected a string status, got {other}"),
+    })
+}
+
+/// Calls `f(row, status)` for every non-NULL row of a string array whose text
+/// is a known status (unknown text and NULL are skipped).
+pub(crate) fn for_each_status(array: &ArrayRef, f: impl FnMut(usize, Status)) -> Result<()> {
+    fn each<'a, S: StringArrayType<'a>>(strings: S, mut f: impl FnMut(usize, Status)) {
+        let visit = |i: usize| {
+            if let Some(status) = Status::parse(strings.value(i)) {
+                f(i, status);
+            }
+        };
+        match strings.logical_nulls() {
+            Some(nulls) if nulls.null_count() > 0 => nulls.valid_indices().for_each(visit),
+            _ => (0..strings.len()).for_each(visit),
+        }
+    }
+
+    match array.data_type() {
+        DataType::Utf8 => each(array.as_string::<i32>(), f),
+        DataType::LargeUtf8 => each(array.as_string::<i64>(), f),
+        DataType::Utf8View => each(array.as_string_view(), f),
+        DataType::Null => {}
+        DataType::Dictionary(_, value_type) => {
+            let plain = arrow::compute::cast(array, value_type)?;
+            return for_each_status(&plain, f);
+        }
+        other => return exec_err!("expected a string status, got {other}"),
+    }
+    Ok(())
+}
+
+/// The status of a scalar string argument: `Ok(None)` for NULL, `Ok(Some(None))`
+/// for text that is not a known status.
+pub(crate) fn scalar_status(value: &ScalarValue) -> Result<Option<Option<Status>>> {
+    match value.try_as_str() {
+        Some(text) => Ok(text.map(Status::parse)),
+        None if value.is_null() => Ok(None),
+        None => exec_err!("expected a string status, got {}", value.data_type()),
+    }
+}
+
+/// Whether row `i` passes an optional aggregate `FILTER` (NULL counts as false).
+#[inline]
+pub(crate) fn passes_filter(filter: Option<&BooleanArray>, i: usize) -> bool {
+    filter.is_none_or(|f| f.is_valid(i) && f.value(i))
+}
+
+/// A timestamp argument: an array's raw values, or one scalar value, in `unit`.
+pub(crate) enum Timestamps<'a> {
+    Array {
+        values: &'a [i64],
+        nulls: Option<&'a NullBuffer>,
+        unit: TimeUnit,
+    },
+    /// A scalar, or a column of the Null type (`None`).
+    Scalar(Option<(i64, TimeUnit)>),
+}
+
+impl<'a> Timestamps<'a> {
+    /// Reads an array of any timestamp unit (time zone ignored: the values are
+    /// UTC instants; a zone-less value is read as UTC).
+    pub(crate) fn from_array(array: &'a ArrayRef) -> Result<Self> {
+        let (values, nulls, unit): (&[i64], _, _) = match array.data_type() {
+            DataType::Null => return Ok(Timestamps::Scalar(None)),
+            DataType::Timestamp(TimeUnit::Second, _) => {
+                let a = array.as_primitive::<TimestampSecondType>();
+                (a.values(), a.nulls(), TimeUnit::Second)
+            }
+            DataType::Timestamp(TimeUnit::Millisecond, _) => {
+                let a = array.as_primitive::<TimestampMillisecondType>();
+                (a.values(), a.nulls(), TimeUnit::Millisecond)
+            }
+            DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                let a = array.as_primitive::<TimestampMicrosecondType>();
+                (a.values(), a.nulls(), TimeUnit::Microsecond)
+            }
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+                let a = array.as_primitive::<TimestampNanosecondType>();
+                (a.values(), a.nulls(), TimeUnit::Nanosecond)
+            }
+            other => return exec_err!("expected a timestamp, got {other}"),
+        };
+        Ok(Timestamps::Array {
+            values,
+            nulls,
+            unit,
+        })
+    }
+
+    /// Reads a scalar timestamp of any unit; NULL (of any type) gives `None`.
+    pub(crate) fn from_scalar(value: &ScalarValue) -> Result<Self> {
+        let ts = match value {
+            ScalarValue::TimestampSecond(v, _) => v.map(|v| (v, TimeUnit::Second)),
+            ScalarValue::TimestampMillisecond(v, _) => v.map(|v| (v, TimeUnit::Millisecond)),
+            ScalarValue::TimestampMicrosecond(v, _) => v.map(|v| (v, TimeUnit::Microsecond)),
+            ScalarValue::TimestampNanosecond(v, _) => v.map(|v| (v, TimeUnit::Nanosecond)),
+            v if v.is_null() => None,
+            v => return exec_err!("expected a timestamp, got {}", v.data_type()),
+        };
+        Ok(Timestamps::Scalar(ts))
+    }
+
+    fn unit(&self) -> Option<TimeUnit> {
+        match self {
+            Timestamps::Array { unit, .. } => Some(*unit),
+            Timestamps::Scalar(v) => v.map(|(_, unit)| unit),
+        }
+    }
+
+    fn is_all_null(&self) -> bool {
+        matches!(self, Timestamps::Scalar(None))
+    }
+}
+
+/// Ticks of `unit` in one second.
+fn ticks_per_second(unit: TimeUnit) -> i64 {
+    match unit {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    }
+}
+
+/// Seconds from `from` to `to` (both `(value, unit)`), `None` when `to` is
+/// earlier than `from`. Exact in the finer unit of the two, then rounded once
+/// to the nearest `f64`.
+pub(crate) fn seconds_between(from: (i64, TimeUnit), to: (i64, TimeUnit)) -> Option<f64> {
+    let common = finer(from.1, to.1);
+    let per_second = ticks_per_second(common);
+    let fm = i128::from(per_second / ticks_per_second(from.1));
+    let tm = i128::from(per_second / ticks_per_second(to.1));
+    let diff = i128::from(to.0) * tm - i128::from(from.0) * fm;
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "rounded once to the nearest f64"
+    )]
+    (diff >= 0).then(|| diff as f64 / per_second as f64)
+}
+
+fn finer(a: TimeUnit, b: TimeUnit) -> TimeUnit {
+    if ticks_per_second(a) >= ticks_per_second(b) {
+        a
+    } else {
+        b
+    }
+}
+
+/// Seconds from `from` to `to`, row by row, over `len` rows: NULL where either
+/// is NULL or `to` is earlier than `from`.
+pub(crate) fn seconds_between_arrays(
+    from: &Timestamps<'_>,
+    to: &Timestamps<'_>,
+    len: usize,
+) -> arrow::array::Float64Array {
+    use arrow::array::Float64Array;
+
+    if from.is_all_null() || to.is_all_null() {
+        return Float64Array::new_null(len);
+    }
+    let (Some(from_unit), Some(to_unit)) = (from.unit(), to.unit()) else {
+        return Float64Array::new_null(len);
+    };
+    let common = finer(from_unit, to_unit);
+    let per_second = ticks_per_second(common);
+    let fm = i128::from(per_second / ticks_per_second(from_unit));
+    let tm = i128::from(per_second / ticks_per_second(to_unit));
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "ticks per second are exact in f64"
+    )]
+    let per_second = per_second as f64;
+
+    let value_at = |ts: &Timestamps<'_>, i: usize| -> i64 {
+        match ts {
+            Timestamps::Array { values, .. } => values[i],
+            Timestamps::Scalar(v) => v.map_or(0, |(v, _)| v),
+        }
+    };
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "rounded once to the nearest f64"
+    )]
+    let seconds: Vec<f64> = (0..len)
+        .map(|i| {
+            let diff = i128::from(value_at(to, i)) * tm - i128::from(value_at(from, i)) * fm;
+            diff as f64 / per_second
+        })
+        .collect();
+
+    let nulls_of = |ts: &Timestamps<'_>| -> Option<NullBuffer> {
+        match ts {
+            Timestamps::Array { nulls, .. } => nulls.cloned(),
+            Timestamps::Scalar(_) => None,
+        }
+    };
+    let non_negative = NullBuffer::new(BooleanBuffer::collect_bool(len, |i| seconds[i] >= 0.0));
+    let nulls = NullBuffer::union(
+        NullBuffer::union(nulls_of(from).as_ref(), nulls_of(to).as_ref()).as_ref(),
+        Some(&non_negative),
+    );
+    Float64Array::new(seconds.into(), nulls)
+}

@@ -1,0 +1,540 @@
+//! `op_percentile(value, fraction)`: the exact percentile with linear
+//! interpolation between ranks.
+
+use std::mem::size_of;
+use std::sync::{Arc, OnceLock};
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, ListArray, RecordBatch};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Schema};
+use datafusion::common::types::NativeType;
+use datafusion::common::types::logical_float64;
+use datafusion::common::{
+    Result, ScalarValue, exec_err, not_impl_err, plan_err, utils::take_function_args,
+};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::{AggregateOrderSensitivity, format_state_name};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, Coercion, ColumnarValue, Documentation, EmitTo,
+    GroupsAccumulator, Signature, TypeSignatureClass, Volatility,
+};
+
+use super::common::passes_filter;
+use super::docs;
+
+/// `op_percentile(value, fraction)`: exact percentile, rank = fraction * (n - 1),
+/// interpolating linearly between the two nearest values.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct OpPercentileFunc {
+    signature: Signature,
+}
+
+impl Default for OpPercentileFunc {
+    fn default() -> Self {
+        let float64 = || {
+            Coercion::new_implicit(
+                TypeSignatureClass::Native(logical_float64()),
+                vec![TypeSignatureClass::Numeric],
+                NativeType::Float64,
+            )
+        };
+        Self {
+            signature: Signature::coercible(vec![float64(), float64()], Volatility::Immutable),
+        }
+    }
+}
+
+impl AggregateUDFImpl for OpPercentileFunc {
+    fn name(&self) -> &str {
+        docs::OP_PERCENTILE.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        let fraction = self.fraction(&args)?;
+        Ok(Box::new(PercentileAccumulator {
+            fraction,
+            values: Vec::new(),
+        }))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![Arc::new(Field::new(
+            format_state_name(args.name, "values"),
+            DataType::List(value_list_field()),
+            true,
+        ))])
+    }
+
+    fn groups_accumulator_supported(&self, args: AccumulatorArgs) -> bool {
+        !args.is_distinct
+    }
+
+    fn create_groups_accumulator(
+        &self,
+        args: AccumulatorArgs,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
+        let fraction = self.fraction(&args)?;
+        Ok(Box::new(PercentileGroupsAccumulator {
+            fraction,
+            groups: Vec::new(),
+            value_count: 0,
+        }))
+    }
+
+    fn order_sensitivity(&self) -> AggregateOrderSensitivity {
+        AggregateOrderSensitivity::Insensitive
+    }
+
+    fn default_value(&self, _data_type: &DataType) -> Result<ScalarValue> {
+        Ok(ScalarValue::Float64(None))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        static DOC: OnceLock<Documentation> = OnceLock::new();
+        Some(DOC.get_or_init(|| docs::OP_PERCENTILE.to_documentation()))
+    }
+}
+
+impl OpPercentileFunc {
+    /// The fraction argument: a literal between 0 and 1.
+    fn fraction(&self, args: &AccumulatorArgs) -> Result<Fraction> {
+        if args.is_distinct {
+            return not_impl_err!("{}(DISTINCT ...) is not supported", self.name());
+        }
+        let [_, fraction] = take_function_args(self.name(), args.exprs)?;
+        // A literal (or constant expression) evaluates without any input column.
+        let empty = RecordBatch::new_empty(Arc::new(Schema::empty()));
+        let value = match fraction.evaluate(&empty) {
+            Ok(ColumnarValue::Scalar(value)) => value,
+            _ => {
+                return plan_err!(
+                    "{}: the fraction must be a literal between 0 and 1, got {fraction}",
+                    self.name()
+                );
+            }
+        };
+        match value.cast_to(&DataType::Float64)? {
+            ScalarValue::Float64(Some(f)) if (0.0..=1.0).contains(&f) => Ok(Fraction::new(f)),
+            ScalarValue::Float64(Some(f)) => plan_err!(
+                "{}: the fraction must be between 0 and 1, got {f}",
+                self.name()
+            ),
+            _ => plan_err!(
+                "{}: the fraction must be a literal between 0 and 1, got NULL",
+                self.name()
+            ),
+        }
+    }
+}
+
+/// The element field of the state list.
+fn value_list_field() -> FieldRef {
+    Arc::new(Field::new_list_field(DataType::Float64, false))
+}
+
+/// A percentile fraction in [0, 1].
+///
+/// Kept as the shortest decimal that reads back as the same `f64` (`0.95`
+/// rather than 0.9499999999999999555910790149937...), so the rank
+/// `fraction * (n - 1)` is computed exactly in integers: the p95 of 1..10 is
+/// 9.55, as a reader of the SQL expects, not 9.549999999999999.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Fraction {
+    value: f64,
+    /// `(digits, scale)` with `value == digits / 10^scale`, when it fits.
+    decimal: Option<(u128, u32)>,
+}
+
+impl Fraction {
+    /// Largest scale for which `digits * (n - 1)` cannot overflow a `u128`.
+    const MAX_SCALE: usize = 18;
+
+    pub(crate) fn new(value: f64) -> Self {
+        // `Display` of an f64 is the shortest round-trip decimal, never in
+        // exponent form.
+        let text = value.to_string();
+        let (int_text, frac_text) = text.split_once('.').unwrap_or((&text, ""));
+        let decimal = (frac_text.len() <= Self::MAX_SCALE)
+            .then(|| {
+                let int: u128 = int_text.parse().ok()?;
+                let frac: u128 = if frac_text.is_empty() {
+                    0
+                } else {
+                    frac_text.parse().ok()?
+                };
+                let scale = u32::try_from(frac_text.len()).ok()?;
+                Some((int * 10u128.pow(scale) + frac, scale))
+            })
+            .flatten();
+        Fraction { value, decimal }
+    }
+
+    /// For `n` values: the rank below `fraction * (n - 1)` and the weight of
+    /// the value above it.
+    #[expect(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "ranks are at most n - 1; weights are in [0, 1)"
+    )]
+    fn rank(&self, n: usize) -> (usize, f64) {
+        let last = n.saturating_sub(1);
+        if let Some((digits, scale)) = self.decimal {
+            let scaled = digits * last as u128;
+            let unit = 10u128.pow(scale);
+            let below = (scaled / unit) as usize;
+            let weight = (scaled % unit) as f64 / unit as f64;
+            return (below.min(last), weight);
+        }
+        let rank = self.value * last as f64;
+        let below = (rank.floor() as usize).min(last);
+        (below, rank - below as f64)
+    }
+}
+
+/// The exact percentile of `values` at `fraction`, reordering `values`.
+///
+/// With `lo` and `hi` the values at ranks `floor(r)` and `floor(r) + 1`, where
+/// r = fraction * (n - 1): `lo + (hi - lo) * (r - floor(r))`, the linear
+/// interpolation of numpy's default `percentile` and DuckDB's `quantile_cont`.
+pub(crate) fn percentile(values: &mut [f64], fraction: Fraction) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let (below, weight) = fraction.rank(values.len());
+    let (_, lo, above) = values.select_nth_unstable_by(below, f64::total_cmp);
+    let lo = *lo;
+    if weight == 0.0 {
+        return Some(lo);
+    }
+    // The value at the next rank is the smallest one above `below`.
+    let hi = above.iter().copied().min_by(f64::total_cmp).unwrap_or(lo);
+    if hi == lo {
+        return Some(lo);
+    }
+    Some(lo + (hi - lo) * weight)
+}
+
+/// The Float64 input column (the signature coerces every numeric type to it).
+fn float_values(values: &[ArrayRef]) -> Result<&Float64Array> {
+    match values
+        .first()
+        .and_then(|v| v.as_primitive_opt::<Float64Type>())
+    {
+        Some(v) => Ok(v),
+        None => exec_err!("op_percentile: expected a Float64 value column"),
+    }
+}
+
+/// Calls `f(row, value)` for every non-NULL value.
+fn for_each_value(values: &Float64Array, mut f: impl FnMut(usize, f64)) {
+    let raw = values.values();
+    match values.nulls() {
+        Some(nulls) if nulls.null_count() > 0 => {
+            nulls.valid_indices().for_each(|row| f(row, raw[row]));
+        }
+        _ => raw.iter().enumerate().for_each(|(row, &v)| f(row, v)),
+    }
+}
+
+/// Calls `f(row, values)` for every non-NULL list of a state column.
+fn for_each_state_list(state: &[ArrayRef], mut f: impl FnMut(usize, &[f64])) -> Result<()> {
+    let Some(lists) = state.first().and_then(|s| s.as_list_opt::<i32>()) else {
+        return exec_err!("op_percentile: expected a List(Float64) state column");
+    };
+    let Some(child) = lists.values().as_primitive_opt::<Float64Type>() else {
+        return exec_err!("op_percentile: expected a List(Float64) state column");
+    };
+    let offsets = lists.value_offsets();
+    let raw = child.values();
+    for row in 0..lists.len() {
+        if lists.is_null(row) {
+            continue;
+        }
+        #[expect(clippy::cast_sign_loss, reason = "list offsets are non-negative")]
+        let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+        if child.null_count() == 0 {
+            f(row, &raw[start..end]);
+        } else {
+            let valid: Vec<f64> = (start..end)
+                .filter(|&i| child.is_valid(i))
+                .map(|i| raw[i])
+                .collect();
+            f(row, &valid);
+        }
+    }
+    Ok(())
+}
+
+/// A state column: one list of values per entry of `lists`.
+fn state_array<'a>(lists: impl ExactSizeIterator<Item = &'a [f64]> + Clone) -> ArrayRef {
+    let offsets = OffsetBuffer::<i32>::from_lengths(lists.clone().map(<[f64]>::len));
+    let mut flat: Vec<f64> =
+        Vec::with_capacity(offsets.last().map_or(0, |&n| n.unsigned_abs() as usize));
+    lists.for_each(|l| flat.extend_from_slice(l));
+    Arc::new(ListArray::new(
+        value_list_field(),
+        offsets,
+        Arc::new(Float64Array::from(flat)),
+        None,
+    ))
+}
+
+/// The accumulator for one group: every non-NULL value.
+#[derive(Debug)]
+struct PercentileAccumulator {
+    fraction: Fraction,
+    values: Vec<f64>,
+}
+
+impl Accumulator for PercentileAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let input = float_values(values)?;
+        self.values.reserve(input.len() - input.null_count());
+        for_each_value(input, |_, v| self.values.push(v));
+        Ok(())
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(ScalarValue::Float64(percentile(
+            &mut self.values,
+            self.fraction,
+        )))
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        let list = state_array(std::iter::once(self.values.as_slice()));
+        Ok(vec![ScalarValue::List(Arc::new(
+            list.as_list::<i32>().clone(),
+        ))])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        for_each_state_list(states, |_, values| self.values.extend_from_slice(values))
+    }
+
+    /// Removes values that left a window frame (one matching value each).
+    fn retract_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let held = &mut self.values;
+        for_each_value(float_values(values)?, |_, v| {
+            if let Some(i) = held.iter().position(|h| h.to_bits() == v.to_bits()) {
+                held.swap_remove(i);
+            }
+        });
+        Ok(())
+    }
+
+    fn supports_retract_batch(&self) -> bool {
+        true
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.values.capacity() * size_of::<f64>()
+    }
+}
+
+/// The vectorised accumulator for GROUP BY: the values of every group.
+#[derive(Debug)]
+struct PercentileGroupsAccumulator {
+    fraction: Fraction,
+    groups: Vec<Vec<f64>>,
+    /// Values held over all groups (for `size`).
+    value_count: usize,
+}
+
+impl PercentileGroupsAccumulator {
+    fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<f64>> {
+        let taken = emit_to.take_needed(&mut self.groups);
+        self.value_count -= taken.iter().map(Vec::len).sum::<usize>();
+        taken
+    }
+}
+
+impl GroupsAccumulator for PercentileGroupsAccumulator {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.groups.resize_with(total_num_groups, Vec::new);
+        let groups = &mut self.groups;
+        let mut added = 0;
+        for_each_value(float_values(values)?, |row, v| {
+            if passes_filter(opt_filter, row) {
+                groups[group_indices[row]].push(v);
+                added += 1;
+            }
+        });
+        self.value_count += added;
+        Ok(())
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let fraction = self.fraction;
+        let result: Float64Array = self
+            .take(emit_to)
+            .into_iter()
+            .map(|mut values| percentile(&mut values, fraction))
+            .collect();
+        Ok(Arc::new(result))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let taken = self.take(emit_to);
+        Ok(vec![state_array(taken.iter().map(Vec::as_slice))])
+    }
+
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.groups.resize_with(total_num_groups, Vec::new);
+        let groups = &mut self.groups;
+        let mut added = 0;
+        for_each_state_list(values, |row, list| {
+            groups[group_indices[row]].extend_from_slice(list);
+            added += list.len();
+        })?;
+        self.value_count += added;
+        Ok(())
+    }
+
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let input = float_values(values)?;
+        let mut lengths = vec![0usize; input.len()];
+        let mut flat = Vec::with_capacity(input.len() - input.null_count());
+        for_each_value(input, |row, v| {
+            if passes_filter(opt_filter, row) {
+                lengths[row] = 1;
+                flat.push(v);
+            }
+        });
+        Ok(vec![Arc::new(ListArray::new(
+            value_list_field(),
+            OffsetBuffer::from_lengths(lengths),
+            Arc::new(Float64Array::from(flat)),
+            None,
+        ))])
+    }
+
+    fn size(&self) -> usize {
+        self.groups.capacity() * size_of::<Vec<f64>>() + self.value_count * size_of::<f64>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_between_ranks() {
+        let f = Fraction::new;
+        let mut v: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(percentile(&mut v, f(0.95)), Some(9.55));
+        assert_eq!(percentile(&mut v, f(0.5)), Some(5.5));
+        assert_eq!(percentile(&mut v, f(0.0)), Some(1.0));
+        assert_eq!(percentile(&mut v, f(1.0)), Some(10.0));
+        let mut one = vec![42.0];
+        assert_eq!(percentile(&mut one, f(0.95)), Some(42.0));
+        assert_eq!(percentile(&mut [], f(0.5)), None);
+        let mut unsorted = vec![3.0, -1.0, 10.0, 7.0];
+        // rank 0.9 * 3 = 2.7: 7 + (10 - 7) * 0.7
+        assert_eq!(percentile(&mut unsorted, f(0.9)), Some(7.0 + 3.0 * 0.7));
+    }
+
+    #[test]
+    fn fraction_ranks() {
+        assert_eq!(Fraction::new(0.95).decimal, Some((95, 2)));
+        assert_eq!(Fraction::new(1.0).decimal, Some((1, 0)));
+        assert_eq!(Fraction::new(0.0).rank(1), (0, 0.0));
+        assert_eq!(Fraction::new(0.95).rank(10), (8, 0.55));
+        assert_eq!(Fraction::new(1.0).rank(10), (9, 0.0));
+        // Too many digits for the exact path: the float rank is used.
+        let tiny = Fraction::new(1e-30);
+        assert_eq!(tiny.decimal, None);
+        let (below, weight) = tiny.rank(1_000);
+        assert_eq!(below, 0);
+        assert!(weight > 0.0 && weight < 1e-26);
+    }
+
+    fn input() -> ArrayRef {
+        Arc::new(Float64Array::from(vec![
+            Some(4.0),
+            None,
+            Some(1.0),
+            Some(3.0),
+            Some(2.0),
+            Some(10.0),
+        ]))
+    }
+
+    fn groups_acc() -> PercentileGroupsAccumulator {
+        PercentileGroupsAccumulator {
+            fraction: Fraction::new(0.5),
+            groups: Vec::new(),
+            value_count: 0,
+        }
+    }
+
+    #[test]
+    fn convert_to_state_then_merge_matches_update() {
+        let groups = [0, 0, 1, 0, 1, 2];
+        let mut direct = groups_acc();
+        direct.update_batch(&[input()], &groups, None, 4).unwrap();
+        let expected = direct.evaluate(EmitTo::All).unwrap();
+        let expected = expected.as_primitive::<Float64Type>();
+        assert_eq!(expected.value(0), 3.5);
+        assert_eq!(expected.value(1), 1.5);
+        assert_eq!(expected.value(2), 10.0);
+        assert!(expected.is_null(3));
+
+        let state = groups_acc().convert_to_state(&[input()], None).unwrap();
+        let mut merged = groups_acc();
+        merged.merge_batch(&state, &groups, 4).unwrap();
+        assert_eq!(merged.value_count, 5);
+        let result = merged.evaluate(EmitTo::All).unwrap();
+        assert_eq!(result.as_primitive::<Float64Type>(), expected);
+        assert_eq!(merged.value_count, 0);
+    }
+
+    #[test]
+    fn filtered_state_round_trip() {
+        let filter = BooleanArray::from(vec![true, true, false, true, true, false]);
+        let state = groups_acc()
+            .convert_to_state(&[input()], Some(&filter))
+            .unwrap();
+        let mut partial = groups_acc();
+        partial.merge_batch(&state, &[0; 6], 1).unwrap();
+        // Values 4, 3, 2 in group 0; pass them on as state.
+        let state = partial.state(EmitTo::All).unwrap();
+        let mut single = PercentileAccumulator {
+            fraction: Fraction::new(0.5),
+            values: Vec::new(),
+        };
+        single.merge_batch(&state).unwrap();
+        assert_eq!(single.evaluate().unwrap(), ScalarValue::Float64(Some(3.0)));
+        let own = single.state().unwrap();
+        let mut again = PercentileAccumulator {
+            fraction: Fraction::new(1.0),
+            values: Vec::new(),
+        };
+        again.merge_batch(&[own[0].to_array().unwrap()]).unwrap();
+        assert_eq!(again.evaluate().unwrap(), ScalarValue::Float64(Some(4.0)));
+    }
+}
