@@ -1,14 +1,128 @@
-//! `fleetops report` and `fleetops run`.
+//! `fleetops report`, `fleetops run` and `fleetops queries`.
 
 use std::process::ExitCode;
 
-use super::{ReportArgs, RunArgs};
+use super::sql::{is_broken_pipe, runtime, warn_loaded};
+use super::{EXIT_BREACH, QueriesArgs, ReportArgs, ReportFormat, RunArgs};
 use crate::error::{Error, Result};
+use crate::output::{self, OutputFormat};
+use crate::report::{self, Condition, Format, ReportOptions, queries, window};
+use crate::{ingest, redact, session};
 
-pub fn run(_a: ReportArgs) -> Result<ExitCode> {
-    Err(Error::Usage("report: not wired yet".into()))
+impl From<ReportFormat> for Format {
+    fn from(f: ReportFormat) -> Self {
+        match f {
+            ReportFormat::Md => Format::Markdown,
+            ReportFormat::Html => Format::Html,
+            ReportFormat::Json => Format::Json,
+        }
+    }
 }
 
-pub fn run_named(_a: RunArgs) -> Result<ExitCode> {
-    Err(Error::Usage("run: not wired yet".into()))
+pub fn run(a: ReportArgs) -> Result<ExitCode> {
+    // Every argument is checked before any data is read.
+    let format = Format::from(a.format);
+    if format == Format::Html && !report::HAS_HTML {
+        return Err(Error::Usage(
+            "this build of fleetops has no HTML reports (build it with the `html` feature)".into(),
+        ));
+    }
+    let opts = ReportOptions {
+        since: a.since.as_deref().map(window::parse_when).transpose()?,
+        until: a.until.as_deref().map(window::parse_when).transpose()?,
+        stuck_after: window::parse_span(&a.stuck_after)?,
+        top: a.top,
+    };
+    window::Window::check_order(opts.since, opts.until)?;
+    let conditions = a
+        .fail_if
+        .iter()
+        .map(|c| Condition::parse(c))
+        .collect::<Result<Vec<_>>>()?;
+    let redactor = a.redact.redactor()?;
+
+    let ctx = session::new_context()?;
+    let loaded = session::register_data(&ctx, &a.data.data, &ingest::Options::default())?;
+    if let Some(r) = &redactor {
+        redact::redact_context(&ctx, r)?;
+    }
+    warn_loaded(&loaded);
+    let mut report = runtime()?.block_on(report::build(&ctx, Some(&loaded), &opts))?;
+    let breached = report::fail_if::apply(&mut report, &conditions);
+    let text = report::render(&report, format)?;
+    match output::write_output(a.output.as_deref(), |w| {
+        w.write_all(text.as_bytes())
+            .map_err(|e| Error::io("<output>", e))
+    }) {
+        Err(e) if is_broken_pipe(&e) => {}
+        r => r?,
+    }
+    if report.empty {
+        eprintln!(
+            "fleetops: note: no operations were created in the window {} – {}",
+            window::format_micros(report.window.since.0),
+            window::format_micros(report.window.until.0)
+        );
+    }
+    for c in &report.checks {
+        match (c.breached, c.value) {
+            (true, Some(v)) => {
+                eprintln!("fleetops: breached: {} ({} = {v})", c.condition, c.metric)
+            }
+            (false, None) => eprintln!(
+                "fleetops: note: {} has no value in this window, so '{}' is not breached",
+                c.metric, c.condition
+            ),
+            _ => {}
+        }
+    }
+    Ok(if breached {
+        ExitCode::from(EXIT_BREACH)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn run_named(a: RunArgs) -> Result<ExitCode> {
+    let query = queries::find(&a.name, a.queries.as_deref())?;
+    let params = a
+        .params
+        .iter()
+        .map(|p| queries::parse_assignment(p))
+        .collect::<Result<Vec<_>>>()?;
+    // Parameters that do not depend on the data are checked before it is read.
+    query.bind(&params, window::Bounds::default())?;
+    let format = OutputFormat::from(a.format);
+    let redactor = a.redact.redactor()?;
+    let ctx = session::new_context()?;
+    let loaded = session::register_data(&ctx, &a.data.data, &ingest::Options::default())?;
+    if let Some(r) = &redactor {
+        redact::redact_context(&ctx, r)?;
+    }
+    warn_loaded(&loaded);
+    let rt = runtime()?;
+    let (schema, batches) = rt.block_on(async {
+        let df = query.dataframe(&ctx, &params).await?;
+        let schema = df.schema().inner().clone();
+        let batches = df.collect().await?;
+        Ok::<_, Error>((schema, batches))
+    })?;
+    match output::write_output(a.output.as_deref(), |w| {
+        output::write_batches(&batches, &schema, format, w)
+    }) {
+        Err(e) if is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
+        r => r.map(|()| ExitCode::SUCCESS),
+    }
+}
+
+pub fn queries(a: QueriesArgs) -> Result<ExitCode> {
+    let all = queries::load(a.queries.as_deref())?;
+    let text = queries::listing(&all);
+    match output::write_output(None, |w| {
+        w.write_all(text.as_bytes())
+            .map_err(|e| Error::io("<stdout>", e))
+    }) {
+        Err(e) if is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
+        r => r.map(|()| ExitCode::SUCCESS),
+    }
 }

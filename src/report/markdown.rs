@@ -1,0 +1,570 @@
+//! The report as Markdown: GitHub-flavoured tables that read well in a
+//! terminal and render in a wiki.
+
+use std::fmt::Write;
+
+use super::model::{Metric, Num, Report};
+use super::window::{format_minute, format_span};
+
+/// `–` for a missing value.
+pub const NONE: &str = "–";
+
+/// `12.5%`.
+pub fn fmt_rate(r: Option<f64>) -> String {
+    match r {
+        Some(r) => format!("{:.1}%", r * 100.0),
+        None => NONE.into(),
+    }
+}
+
+/// Seconds for people: `42.5s`, `3m 05s`, `2h 10m`, `1d 4h`.
+pub fn fmt_secs(s: Option<f64>) -> String {
+    let Some(s) = s else {
+        return NONE.into();
+    };
+    let neg = s < 0.0;
+    let a = s.abs();
+    let text = if a < 60.0 {
+        format!("{a:.1}s")
+    } else if a < 3600.0 {
+        let t = a.round() as i64;
+        format!("{}m {:02}s", t / 60, t % 60)
+    } else if a < 86_400.0 {
+        let t = (a / 60.0).round() as i64;
+        format!("{}h {:02}m", t / 60, t % 60)
+    } else {
+        let t = (a / 3600.0).round() as i64;
+        format!("{}d {}h", t / 24, t % 24)
+    };
+    if neg { format!("−{text}") } else { text }
+}
+
+/// A headline value.
+pub fn fmt_value(m: &Metric, v: Option<Num>) -> String {
+    match v {
+        None => NONE.into(),
+        Some(Num::Count(n)) => n.to_string(),
+        Some(Num::Real(x)) => match m.key {
+            "failure_rate" => fmt_rate(Some(x)),
+            k if k.ends_with("_s") => fmt_secs(Some(x)),
+            _ => format!("{x}"),
+        },
+    }
+}
+
+/// The change column: `▲ +3.4 pp (worse)`.
+pub fn fmt_change(m: &Metric) -> String {
+    let Some(change) = m.change() else {
+        return NONE.into();
+    };
+    let arrow = match m.direction() {
+        Some("up") => "▲",
+        Some("down") => "▼",
+        _ => return "= same".into(),
+    };
+    let sign = |x: f64| if x > 0.0 { "+" } else { "−" };
+    let amount = match change {
+        Num::Count(n) => format!("{}{}", sign(n as f64), n.abs()),
+        Num::Real(x) => match m.key {
+            "failure_rate" => format!("{}{:.1} pp", sign(x), (x * 100.0).abs()),
+            k if k.ends_with("_s") => format!("{}{}", sign(x), fmt_secs(Some(x.abs()))),
+            _ => format!("{}{}", sign(x), x.abs()),
+        },
+    };
+    match m.worse() {
+        Some(true) => format!("{arrow} {amount} (worse)"),
+        Some(false) => format!("{arrow} {amount} (better)"),
+        None => format!("{arrow} {amount}"),
+    }
+}
+
+/// A bar of `█` for `fraction` of `width` cells, with eighth blocks.
+pub fn bar(fraction: f64, width: usize) -> String {
+    const EIGHTHS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+    let f = fraction.clamp(0.0, 1.0);
+    let eighths = (f * width as f64 * 8.0).round() as usize;
+    let mut s = "█".repeat(eighths / 8);
+    s.push_str(EIGHTHS[eighths % 8]);
+    s
+}
+
+/// Text for a table cell: no pipes or line breaks.
+pub fn cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
+}
+
+fn opt(s: &Option<String>, none: &str) -> String {
+    match s {
+        Some(s) => cell(s),
+        None => none.into(),
+    }
+}
+
+fn table(out: &mut String, header: &[(&str, bool)], rows: &[Vec<String>]) {
+    let _ = writeln!(
+        out,
+        "| {} |",
+        header
+            .iter()
+            .map(|(h, _)| *h)
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(
+        out,
+        "|{}|",
+        header
+            .iter()
+            .map(|(_, right)| if *right { "---:" } else { ":---" })
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    for r in rows {
+        let _ = writeln!(out, "| {} |", r.join(" | "));
+    }
+    out.push('\n');
+}
+
+/// Renders the report as Markdown.
+pub fn render(r: &Report) -> String {
+    let mut out = String::new();
+    let w = &r.window;
+    let _ = writeln!(out, "# Fleet reliability report\n");
+    let _ = writeln!(
+        out,
+        "**Window:** {} – {} ({}), compared with the {} before it ({} – {}).  ",
+        format_minute(w.since.0),
+        format_minute(w.until.0),
+        w.length,
+        w.length,
+        format_minute(w.previous_since.0),
+        format_minute(w.previous_until.0),
+    );
+    match (r.data.earliest, r.data.latest) {
+        (Some(e), Some(l)) => {
+            let _ = writeln!(
+                out,
+                "**Data:** {} operations on {} devices, {} – {}.",
+                r.data.operations,
+                r.data.devices,
+                format_minute(e.0),
+                format_minute(l.0)
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "**Data:** {} operations, none with a timestamp: the window above is a \
+                 placeholder.",
+                r.data.operations
+            );
+        }
+    }
+    out.push('\n');
+    if r.empty {
+        let _ = writeln!(
+            out,
+            "> **No operations were created in this window.** Choose another with \
+             `--since` / `--until`.\n"
+        );
+    }
+    if !r.data.previous_window_covered && r.data.latest.is_some() {
+        let _ = writeln!(
+            out,
+            "> The previous window starts before the earliest operation in the data: \
+             its figures cover only part of it.\n"
+        );
+    }
+
+    // Headline
+    let _ = writeln!(out, "## Headline\n");
+    let prev = format!("Previous {}", w.length);
+    let rows: Vec<Vec<String>> = r
+        .headline
+        .0
+        .iter()
+        .map(|m| {
+            vec![
+                m.label.to_string(),
+                fmt_value(m, m.current),
+                fmt_value(m, m.previous),
+                fmt_change(m),
+            ]
+        })
+        .collect();
+    table(
+        &mut out,
+        &[
+            ("Metric", false),
+            ("This window", true),
+            (&prev, true),
+            ("Change", false),
+        ],
+        &rows,
+    );
+    let _ = writeln!(
+        out,
+        "Failure rate = failed / (successful + failed); durations run from start to completion; \
+         stuck = unfinished more than {} after creation, at the end of the window.\n",
+        format_span((r.settings.stuck_after_s * 1e6) as i64)
+    );
+
+    if !r.checks.is_empty() {
+        let _ = writeln!(out, "## Checks\n");
+        for c in &r.checks {
+            let value = match c.value {
+                Some(v) => format!("{v}"),
+                None => "no value in this window".into(),
+            };
+            let _ = writeln!(
+                out,
+                "- {} `{}` ({} = {value})",
+                if c.breached { "**BREACHED**" } else { "ok" },
+                c.condition,
+                c.metric
+            );
+        }
+        out.push('\n');
+    }
+
+    if !r.empty {
+        // Operation types
+        let _ = writeln!(out, "## Operation types\n");
+        let rows: Vec<Vec<String>> = r
+            .operation_types
+            .iter()
+            .map(|t| {
+                vec![
+                    opt(&t.operation_type, "(none)"),
+                    t.operations.to_string(),
+                    t.successful.to_string(),
+                    t.failed.to_string(),
+                    t.cancelled.to_string(),
+                    t.in_flight.to_string(),
+                    fmt_rate(t.failure_rate),
+                    fmt_rate(t.previous_failure_rate),
+                    fmt_secs(t.p50_duration_s),
+                    fmt_secs(t.p95_duration_s),
+                    fmt_secs(t.mean_queue_s),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &[
+                ("Operation type", false),
+                ("Ops", true),
+                ("Successful", true),
+                ("Failed", true),
+                ("Cancelled", true),
+                ("In flight", true),
+                ("Failure rate", true),
+                ("Previous rate", true),
+                ("p50", true),
+                ("p95", true),
+                ("Mean queue", true),
+            ],
+            &rows,
+        );
+
+        // Daily trend
+        let _ = writeln!(out, "## Daily trend (UTC)\n");
+        let max_rate = r
+            .daily
+            .iter()
+            .filter_map(|d| d.failure_rate)
+            .fold(0.0f64, f64::max);
+        let rows: Vec<Vec<String>> = r
+            .daily
+            .iter()
+            .map(|d| {
+                let worst = d
+                    .by_type
+                    .iter()
+                    .filter(|t| t.failed > 0)
+                    .max_by(|a, b| {
+                        a.failed
+                            .cmp(&b.failed)
+                            .then_with(|| b.operation_type.cmp(&a.operation_type))
+                    })
+                    .map(|t| format!("{} ({})", opt(&t.operation_type, "(none)"), t.failed))
+                    .unwrap_or_else(|| NONE.into());
+                vec![
+                    if d.partial {
+                        format!("{} (part)", d.day)
+                    } else {
+                        d.day.clone()
+                    },
+                    d.operations.to_string(),
+                    d.failed.to_string(),
+                    fmt_rate(d.failure_rate),
+                    match d.failure_rate {
+                        Some(f) if max_rate > 0.0 => bar(f / max_rate, 20),
+                        _ => String::new(),
+                    },
+                    worst,
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &[
+                ("Day", false),
+                ("Ops", true),
+                ("Failed", true),
+                ("Failure rate", true),
+                ("", false),
+                ("Most failures", false),
+            ],
+            &rows,
+        );
+        if r.daily.iter().any(|d| d.partial) {
+            let _ = writeln!(out, "(part): only part of this day lies in the window.\n");
+        }
+
+        // Devices
+        let _ = writeln!(out, "## Top failing devices\n");
+        if r.top_devices.is_empty() {
+            let _ = writeln!(out, "No device had a failed operation.\n");
+        } else {
+            let rows: Vec<Vec<String>> = r
+                .top_devices
+                .iter()
+                .map(|d| {
+                    vec![
+                        opt(&d.device_id, "(unknown device)"),
+                        d.operations.to_string(),
+                        d.failed.to_string(),
+                        fmt_rate(d.failure_rate),
+                        opt(&d.top_error_code, "(no code)"),
+                        d.last_failure
+                            .map(|t| format_minute(t.0))
+                            .unwrap_or_else(|| NONE.into()),
+                    ]
+                })
+                .collect();
+            table(
+                &mut out,
+                &[
+                    ("Device", false),
+                    ("Ops", true),
+                    ("Failed", true),
+                    ("Failure rate", true),
+                    ("Top error", false),
+                    ("Last failure", false),
+                ],
+                &rows,
+            );
+        }
+
+        // Errors
+        let _ = writeln!(out, "## Top error codes\n");
+        if r.top_errors.is_empty() {
+            let _ = writeln!(out, "No failed operations.\n");
+        } else {
+            let rows: Vec<Vec<String>> = r
+                .top_errors
+                .iter()
+                .map(|e| {
+                    vec![
+                        opt(&e.error_code, "(no code)"),
+                        e.failures.to_string(),
+                        fmt_rate(Some(e.share)),
+                        e.devices.to_string(),
+                        cell(&e.operation_types.join(", ")),
+                        opt(&e.example_message, NONE),
+                    ]
+                })
+                .collect();
+            table(
+                &mut out,
+                &[
+                    ("Error code", false),
+                    ("Failures", true),
+                    ("Share", true),
+                    ("Devices", true),
+                    ("Operation types", false),
+                    ("Example message", false),
+                ],
+                &rows,
+            );
+        }
+
+        // Durations
+        let _ = writeln!(out, "## Duration distribution\n");
+        let max = r.durations.iter().map(|b| b.operations).max().unwrap_or(0);
+        let rows: Vec<Vec<String>> = r
+            .durations
+            .iter()
+            .map(|b| {
+                vec![
+                    b.label.clone(),
+                    b.operations.to_string(),
+                    b.failed.to_string(),
+                    if max > 0 {
+                        bar(b.operations as f64 / max as f64, 20)
+                    } else {
+                        String::new()
+                    },
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &[
+                ("Duration", false),
+                ("Operations", true),
+                ("Failed", true),
+                ("", false),
+            ],
+            &rows,
+        );
+    }
+
+    // Stuck
+    let s = &r.stuck;
+    let _ = writeln!(out, "## Stuck operations\n");
+    if s.total == 0 {
+        let _ = writeln!(
+            out,
+            "None: no operation was unfinished more than {} after creation at {}.\n",
+            format_span((s.older_than_s * 1e6) as i64),
+            format_minute(s.as_of.0)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{} operation{} unfinished more than {} after creation at {}{}:\n",
+            s.total,
+            if s.total == 1 { "" } else { "s" },
+            format_span((s.older_than_s * 1e6) as i64),
+            format_minute(s.as_of.0),
+            if (s.total as usize) > s.operations.len() {
+                format!(" (the oldest {})", s.operations.len())
+            } else {
+                String::new()
+            }
+        );
+        let rows: Vec<Vec<String>> = s
+            .operations
+            .iter()
+            .map(|o| {
+                vec![
+                    cell(&o.id),
+                    opt(&o.device_id, "(unknown device)"),
+                    opt(&o.operation_type, "(none)"),
+                    opt(&o.status, NONE),
+                    format_minute(o.created.0),
+                    fmt_secs(Some(o.age_s)),
+                ]
+            })
+            .collect();
+        table(
+            &mut out,
+            &[
+                ("Operation", false),
+                ("Device", false),
+                ("Type", false),
+                ("Status", false),
+                ("Created", false),
+                ("Age", true),
+            ],
+            &rows,
+        );
+    }
+
+    // Data quality
+    let q = &r.data_quality;
+    let _ = writeln!(out, "## Data quality\n");
+    let mut any = false;
+    if let Some(i) = &q.ingest {
+        any = true;
+        let runs = match i.runs {
+            Some(n) => format!(" over {n} ingest run{}", if n == 1 { "" } else { "s" }),
+            None => " (read in memory)".into(),
+        };
+        let _ = writeln!(
+            out,
+            "- Ingest{runs}: {} records from {} file{}; {} duplicates collapsed, {} rejected, \
+             {} with a repaired timestamp{}.",
+            i.records,
+            i.files,
+            if i.files == 1 { "" } else { "s" },
+            i.duplicates,
+            i.rejected,
+            i.repaired,
+            if i.failed_files > 0 {
+                format!("; {} files could not be read", i.failed_files)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if q.rejects.total > 0 {
+        any = true;
+        let _ = writeln!(
+            out,
+            "- {} rejected record{} kept aside{}:",
+            q.rejects.total,
+            if q.rejects.total == 1 { "" } else { "s" },
+            if (q.rejects.total as usize) > q.rejects.listed.len() {
+                format!(" (the first {})", q.rejects.listed.len())
+            } else {
+                String::new()
+            }
+        );
+        for j in &q.rejects.listed {
+            let place = if j.place.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", j.place)
+            };
+            let _ = writeln!(
+                out,
+                "  - `{}`{place}: {}",
+                j.file.replace('`', "'"),
+                cell(&j.reason)
+            );
+        }
+    }
+    for f in &q.findings {
+        any = true;
+        let _ = writeln!(
+            out,
+            "- {} operation{} {}.",
+            f.count,
+            if f.count == 1 { "" } else { "s" },
+            f.text
+        );
+    }
+    for n in &q.notes {
+        any = true;
+        let _ = writeln!(out, "- Note: {}", cell(n));
+    }
+    if !any {
+        let _ = writeln!(out, "- Nothing to note.");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(fmt_rate(Some(0.125)), "12.5%");
+        assert_eq!(fmt_rate(None), "–");
+        assert_eq!(fmt_secs(Some(42.46)), "42.5s");
+        assert_eq!(fmt_secs(Some(185.0)), "3m 05s");
+        assert_eq!(fmt_secs(Some(7800.0)), "2h 10m");
+        assert_eq!(fmt_secs(Some(100_800.0)), "1d 4h");
+        assert_eq!(fmt_secs(Some(-3.0)), "−3.0s");
+        assert_eq!(bar(1.0, 4), "████");
+        assert_eq!(bar(0.5, 3), "█▌");
+        assert_eq!(bar(0.0, 4), "");
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+    }
+}

@@ -1,0 +1,1271 @@
+//! The numbers of the fleet reliability report, computed with SQL on a
+//! `SessionContext` that has the `operations` table (and, optionally,
+//! `rejects`) registered.
+//!
+//! An operation belongs to the window its `created_date_time` falls in (when
+//! the admin or the automation asked for it). Everything is sorted with
+//! tie-breakers and rounded (rates to 6 decimals, seconds to milliseconds), so
+//! the same data always gives the same report.
+
+use std::collections::BTreeMap;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::prelude::SessionContext;
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+use super::fail_if::Check;
+use super::window::{self, Bounds, When, Window, format_micros};
+use crate::error::{Error, Result};
+use crate::ingest::IngestReport;
+use crate::schema::UTC;
+use crate::session::{Loaded, REJECTS_TABLE};
+
+/// Version of the JSON report layout; bumped when a key changes meaning.
+pub const REPORT_VERSION: u32 = 1;
+
+/// What to report on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportOptions {
+    /// Start of the window (default: [`window::DEFAULT_SPAN`] before the end).
+    pub since: Option<When>,
+    /// End of the window (default: the latest timestamp in the data).
+    pub until: Option<When>,
+    /// An operation unfinished this long after creation is stuck (microseconds).
+    pub stuck_after: i64,
+    /// Rows in the top-N tables (devices, error codes, stuck operations).
+    pub top: usize,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            since: None,
+            until: None,
+            stuck_after: window::DAY,
+            top: 10,
+        }
+    }
+}
+
+/// A timestamp, serialised as RFC 3339 UTC text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ts(pub i64);
+
+impl Serialize for Ts {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&format_micros(self.0))
+    }
+}
+
+/// A number in the headline: a count or a measure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Num {
+    Count(i64),
+    Real(f64),
+}
+
+impl Num {
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Num::Count(n) => n as f64,
+            Num::Real(x) => x,
+        }
+    }
+}
+
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match *self {
+            Num::Count(n) => s.serialize_i64(n),
+            Num::Real(x) => s.serialize_f64(x),
+        }
+    }
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Always `fleetops-report`.
+    pub format: &'static str,
+    pub version: u32,
+    pub window: WindowInfo,
+    pub data: DataInfo,
+    pub settings: Settings,
+    /// No operation was created in the window.
+    pub empty: bool,
+    pub headline: Headline,
+    pub operation_types: Vec<TypeRow>,
+    pub daily: Vec<DayRow>,
+    pub top_devices: Vec<DeviceRow>,
+    pub top_errors: Vec<ErrorRow>,
+    pub stuck: Stuck,
+    pub durations: Vec<DurationBucket>,
+    pub data_quality: Quality,
+    /// The `--fail-if` conditions and their outcome.
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowInfo {
+    /// First instant in the window.
+    pub since: Ts,
+    /// Last instant in the window (inclusive).
+    pub until: Ts,
+    pub length_s: f64,
+    /// The length for people: `7d`.
+    pub length: String,
+    /// The previous window, `[previous_since, previous_until)`.
+    pub previous_since: Ts,
+    pub previous_until: Ts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DataInfo {
+    /// Operations in the whole data (not only the window).
+    pub operations: i64,
+    pub devices: i64,
+    pub earliest: Option<Ts>,
+    pub latest: Option<Ts>,
+    /// The previous window lies entirely within the data's time span.
+    pub previous_window_covered: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub stuck_after_s: f64,
+    pub top: usize,
+}
+
+/// One headline figure, this window against the previous one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    /// The key in JSON and in `--fail-if`.
+    pub key: &'static str,
+    /// The name for people.
+    pub label: &'static str,
+    pub current: Option<Num>,
+    pub previous: Option<Num>,
+    /// `Some(true)` when a rise is bad, `None` when neither way is.
+    pub higher_is_worse: Option<bool>,
+}
+
+impl Metric {
+    /// current - previous.
+    pub fn change(&self) -> Option<Num> {
+        match (self.current?, self.previous?) {
+            (Num::Count(a), Num::Count(b)) => Some(Num::Count(a - b)),
+            (a, b) => Some(Num::Real(round(a.as_f64() - b.as_f64(), 6))),
+        }
+    }
+
+    /// `up`, `down` or `same`.
+    pub fn direction(&self) -> Option<&'static str> {
+        let c = self.change()?.as_f64();
+        Some(if c > 0.0 {
+            "up"
+        } else if c < 0.0 {
+            "down"
+        } else {
+            "same"
+        })
+    }
+
+    /// Whether the change is for the worse (`None` for neutral figures or no change).
+    pub fn worse(&self) -> Option<bool> {
+        let higher_is_worse = self.higher_is_worse?;
+        match self.direction()? {
+            "up" => Some(higher_is_worse),
+            "down" => Some(!higher_is_worse),
+            _ => Some(false),
+        }
+    }
+}
+
+impl Serialize for Metric {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(5))?;
+        m.serialize_entry("current", &self.current)?;
+        m.serialize_entry("previous", &self.previous)?;
+        m.serialize_entry("change", &self.change())?;
+        m.serialize_entry("direction", &self.direction())?;
+        m.serialize_entry("worse", &self.worse())?;
+        m.end()
+    }
+}
+
+/// The headline figures, in a fixed order (a JSON object keyed by metric).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Headline(pub Vec<Metric>);
+
+impl Headline {
+    /// The metric with this key.
+    pub fn get(&self, key: &str) -> Option<&Metric> {
+        self.0.iter().find(|m| m.key == key)
+    }
+
+    /// Every key, in order.
+    pub fn keys(&self) -> Vec<&'static str> {
+        self.0.iter().map(|m| m.key).collect()
+    }
+}
+
+impl Serialize for Headline {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for metric in &self.0 {
+            m.serialize_entry(metric.key, metric)?;
+        }
+        m.end()
+    }
+}
+
+/// The metric keys `--fail-if` accepts, in headline order.
+pub const METRICS: [&str; 10] = [
+    "operations",
+    "successful",
+    "failed",
+    "cancelled",
+    "in_flight",
+    "devices",
+    "failure_rate",
+    "p50_duration_s",
+    "p95_duration_s",
+    "stuck",
+];
+
+/// Figures of one window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub operations: i64,
+    pub successful: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+    pub in_flight: i64,
+    pub devices: i64,
+    pub failure_rate: Option<f64>,
+    pub p50_duration_s: Option<f64>,
+    pub p95_duration_s: Option<f64>,
+    pub stuck: i64,
+}
+
+fn headline(cur: &Figures, prev: Option<&Figures>) -> Headline {
+    let count = |key, label, f: fn(&Figures) -> i64, worse| Metric {
+        key,
+        label,
+        current: Some(Num::Count(f(cur))),
+        previous: prev.map(|p| Num::Count(f(p))),
+        higher_is_worse: worse,
+    };
+    let real = |key, label, f: fn(&Figures) -> Option<f64>, worse| Metric {
+        key,
+        label,
+        current: f(cur).map(Num::Real),
+        previous: prev.and_then(f).map(Num::Real),
+        higher_is_worse: worse,
+    };
+    Headline(vec![
+        count("operations", "Operations", |f| f.operations, None),
+        count("successful", "Successful", |f| f.successful, None),
+        count("failed", "Failed", |f| f.failed, Some(true)),
+        count("cancelled", "Cancelled", |f| f.cancelled, None),
+        count("in_flight", "In flight", |f| f.in_flight, None),
+        count("devices", "Devices", |f| f.devices, None),
+        real(
+            "failure_rate",
+            "Failure rate",
+            |f| f.failure_rate,
+            Some(true),
+        ),
+        real(
+            "p50_duration_s",
+            "Median duration",
+            |f| f.p50_duration_s,
+            Some(true),
+        ),
+        real(
+            "p95_duration_s",
+            "p95 duration",
+            |f| f.p95_duration_s,
+            Some(true),
+        ),
+        count("stuck", "Stuck operations", |f| f.stuck, Some(true)),
+    ])
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TypeRow {
+    pub operation_type: Option<String>,
+    pub operations: i64,
+    pub successful: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+    pub in_flight: i64,
+    pub failure_rate: Option<f64>,
+    /// The type's failure rate in the previous window.
+    pub previous_failure_rate: Option<f64>,
+    pub p50_duration_s: Option<f64>,
+    pub p95_duration_s: Option<f64>,
+    pub mean_queue_s: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DayRow {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    /// Only part of the day lies in the window (its first or last day).
+    pub partial: bool,
+    pub operations: i64,
+    pub successful: i64,
+    pub failed: i64,
+    pub failure_rate: Option<f64>,
+    /// Per operation type, only the types with operations that day.
+    pub by_type: Vec<DayTypeRow>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DayTypeRow {
+    pub operation_type: Option<String>,
+    pub operations: i64,
+    pub successful: i64,
+    pub failed: i64,
+    pub failure_rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DeviceRow {
+    pub device_id: Option<String>,
+    pub operations: i64,
+    pub failed: i64,
+    pub failure_rate: Option<f64>,
+    /// The device's most frequent error code (ties: the first by name).
+    pub top_error_code: Option<String>,
+    pub last_failure: Option<Ts>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ErrorRow {
+    pub error_code: Option<String>,
+    pub failures: i64,
+    /// Share of all failures in the window.
+    pub share: f64,
+    pub devices: i64,
+    pub operation_types: Vec<String>,
+    pub example_message: Option<String>,
+    pub last_seen: Option<Ts>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Stuck {
+    /// The moment judged from: the end of the window.
+    pub as_of: Ts,
+    pub older_than_s: f64,
+    pub total: i64,
+    /// The oldest `top` of them.
+    pub operations: Vec<StuckRow>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StuckRow {
+    pub id: String,
+    pub device_id: Option<String>,
+    pub operation_type: Option<String>,
+    /// The status in the data (`successful` etc. when it finished after `as_of`).
+    pub status: Option<String>,
+    pub created: Ts,
+    pub age_s: f64,
+}
+
+/// Bucket limits of the duration distribution, in seconds.
+pub const DURATION_EDGES: [f64; 9] = [
+    10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0,
+];
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DurationBucket {
+    /// `10s–30s`, `≥ 2h`.
+    pub label: String,
+    pub min_s: f64,
+    pub max_s: Option<f64>,
+    pub operations: i64,
+    pub failed: i64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Quality {
+    /// What the ingest runs counted (from the dataset's log, or the in-memory ingest).
+    pub ingest: Option<IngestSummary>,
+    pub rejects: Rejects,
+    /// Findings in the data, as counts over all operations.
+    pub findings: Vec<Finding>,
+    /// Remarks of the ingest (skipped `$batch` responses and the like).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct IngestSummary {
+    /// Runs in the dataset's log; `None` for exports read in memory.
+    pub runs: Option<u64>,
+    pub files: u64,
+    pub records: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub repaired: u64,
+    pub failed_files: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Rejects {
+    pub total: i64,
+    /// The first `top` rejects by file and place.
+    pub listed: Vec<RejectRow>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RejectRow {
+    pub file: String,
+    /// `line 7`, `index 3`, `response 2, index 0`.
+    pub place: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Finding {
+    pub key: &'static str,
+    /// How many operations.
+    pub count: i64,
+    /// What is wrong with them, to follow "N operation(s)".
+    pub text: String,
+}
+
+// ---------------------------------------------------------------------------
+// SQL
+// ---------------------------------------------------------------------------
+
+const IN_WINDOW: &str = "created_date_time >= $lo AND created_date_time < $hi";
+
+const IN_FLIGHT: &str = "status IN ('queued', 'scheduled', 'inProgress')";
+
+fn figures_sql() -> String {
+    format!(
+        "SELECT
+            count(*) AS operations,
+            count(*) FILTER (WHERE status = 'successful') AS successful,
+            count(*) FILTER (WHERE is_failed(status)) AS failed,
+            count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+            count(*) FILTER (WHERE {IN_FLIGHT}) AS in_flight,
+            count(DISTINCT device_id) AS devices,
+            failure_rate(status) AS failure_rate,
+            op_percentile(op_duration_seconds(started_date_time, completed_date_time), 0.5) AS p50,
+            op_percentile(op_duration_seconds(started_date_time, completed_date_time), 0.95) AS p95
+        FROM operations WHERE {IN_WINDOW}"
+    )
+}
+
+fn stuck_filter() -> String {
+    format!(
+        "created_date_time <= $as_of - $older_than
+         AND ({IN_FLIGHT} OR (is_terminal(status) AND completed_date_time > $as_of))"
+    )
+}
+
+fn by_type_sql() -> String {
+    format!(
+        "SELECT
+            operation_type,
+            count(*) AS operations,
+            count(*) FILTER (WHERE status = 'successful') AS successful,
+            count(*) FILTER (WHERE is_failed(status)) AS failed,
+            count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+            count(*) FILTER (WHERE {IN_FLIGHT}) AS in_flight,
+            failure_rate(status) AS failure_rate,
+            op_percentile(op_duration_seconds(started_date_time, completed_date_time), 0.5) AS p50,
+            op_percentile(op_duration_seconds(started_date_time, completed_date_time), 0.95) AS p95,
+            avg(op_queue_seconds(created_date_time, started_date_time)) AS mean_queue
+        FROM operations WHERE {IN_WINDOW}
+        GROUP BY operation_type"
+    )
+}
+
+fn daily_sql() -> String {
+    format!(
+        "SELECT
+            CAST(CAST(date_trunc('day', created_date_time) AS DATE) AS VARCHAR) AS day,
+            operation_type,
+            count(*) AS operations,
+            count(*) FILTER (WHERE status = 'successful') AS successful,
+            count(*) FILTER (WHERE is_failed(status)) AS failed
+        FROM operations WHERE {IN_WINDOW}
+        GROUP BY 1, 2"
+    )
+}
+
+fn devices_sql() -> String {
+    format!(
+        "SELECT
+            device_id,
+            count(*) AS operations,
+            count(*) FILTER (WHERE is_failed(status)) AS failed,
+            failure_rate(status) AS failure_rate,
+            CAST(max(created_date_time) FILTER (WHERE is_failed(status)) AS BIGINT) AS last_failure
+        FROM operations WHERE {IN_WINDOW}
+        GROUP BY device_id
+        HAVING count(*) FILTER (WHERE is_failed(status)) > 0"
+    )
+}
+
+fn device_codes_sql() -> String {
+    format!(
+        "SELECT device_id, error['code'] AS code, count(*) AS n
+        FROM operations WHERE is_failed(status) AND {IN_WINDOW}
+        GROUP BY 1, 2"
+    )
+}
+
+fn errors_sql() -> String {
+    format!(
+        "SELECT
+            error['code'] AS code,
+            count(*) AS failures,
+            count(DISTINCT device_id) AS devices,
+            string_agg(DISTINCT operation_type, '\n' ORDER BY operation_type) AS types,
+            min(error['message']) AS message,
+            CAST(max(created_date_time) AS BIGINT) AS last_seen
+        FROM operations WHERE is_failed(status) AND {IN_WINDOW}
+        GROUP BY 1"
+    )
+}
+
+fn durations_sql() -> String {
+    let mut case = String::from("CASE");
+    for (i, e) in DURATION_EDGES.iter().enumerate() {
+        case.push_str(&format!(" WHEN s < {e:.1} THEN {i}"));
+    }
+    case.push_str(&format!(" ELSE {} END", DURATION_EDGES.len()));
+    format!(
+        "WITH d AS (
+            SELECT op_duration_seconds(started_date_time, completed_date_time) AS s, status
+            FROM operations WHERE {IN_WINDOW}
+        )
+        SELECT CAST({case} AS BIGINT) AS bucket, count(*) AS operations,
+            count(*) FILTER (WHERE is_failed(status)) AS failed
+        FROM d WHERE s IS NOT NULL GROUP BY 1"
+    )
+}
+
+const SUMMARY_SQL: &str = "SELECT
+        count(*) AS operations,
+        count(DISTINCT device_id) AS devices,
+        count(*) FILTER (WHERE device_id IS NULL) AS no_device,
+        count(*) FILTER (WHERE created_date_time IS NULL) AS no_created,
+        count(*) FILTER (WHERE operation_type IS NULL) AS no_type,
+        count(*) FILTER (WHERE status IS NULL) AS no_status,
+        count(*) FILTER (WHERE completed_date_time < started_date_time) AS completed_before_started,
+        count(*) FILTER (WHERE started_date_time < created_date_time) AS started_before_created,
+        count(*) FILTER (WHERE status IN ('successful', 'failed') AND completed_date_time IS NULL)
+            AS finished_without_completion
+    FROM operations";
+
+const UNKNOWN_STATUS_SQL: &str = "SELECT status, count(*) AS n FROM operations
+    WHERE status IS NOT NULL
+      AND status NOT IN ('queued', 'scheduled', 'inProgress', 'successful', 'failed', 'cancelled')
+    GROUP BY status";
+
+/// The earliest and latest timestamp of any kind in `operations`.
+pub async fn data_bounds(ctx: &SessionContext) -> Result<Bounds> {
+    let t = query(
+        ctx,
+        "SELECT
+            CAST(min(least(created_date_time, started_date_time, completed_date_time,
+                           last_action_date_time)) AS BIGINT) AS earliest,
+            CAST(max(greatest(created_date_time, started_date_time, completed_date_time,
+                              last_action_date_time)) AS BIGINT) AS latest
+        FROM operations",
+        Vec::new(),
+    )
+    .await?;
+    Ok(Bounds {
+        earliest: t.i64("earliest")?.first().copied().flatten(),
+        latest: t.i64("latest")?.first().copied().flatten(),
+    })
+}
+
+/// A query's result as one batch, with typed column readers.
+struct Table(RecordBatch);
+
+impl Table {
+    fn len(&self) -> usize {
+        self.0.num_rows()
+    }
+
+    fn column(&self, name: &str, to: &DataType) -> Result<arrow::array::ArrayRef> {
+        let c = self
+            .0
+            .column_by_name(name)
+            .ok_or_else(|| Error::Usage(format!("report query lost its column '{name}'")))?;
+        Ok(arrow::compute::cast(c, to)?)
+    }
+
+    fn i64(&self, name: &str) -> Result<Vec<Option<i64>>> {
+        let c = self.column(name, &DataType::Int64)?;
+        Ok(c.as_primitive::<Int64Type>().iter().collect())
+    }
+
+    fn count(&self, name: &str) -> Result<Vec<i64>> {
+        Ok(self
+            .i64(name)?
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect())
+    }
+
+    fn f64(&self, name: &str) -> Result<Vec<Option<f64>>> {
+        let c = self.column(name, &DataType::Float64)?;
+        Ok(c.as_primitive::<Float64Type>().iter().collect())
+    }
+
+    fn str(&self, name: &str) -> Result<Vec<Option<String>>> {
+        let c = self.column(name, &DataType::Utf8)?;
+        Ok(c.as_string::<i32>()
+            .iter()
+            .map(|s| s.map(str::to_string))
+            .collect())
+    }
+}
+
+async fn query(ctx: &SessionContext, sql: &str, params: Vec<(&str, ScalarValue)>) -> Result<Table> {
+    let df = ctx.sql(sql).await?;
+    let df = if params.is_empty() {
+        df
+    } else {
+        df.with_param_values(ParamValues::from(params))?
+    };
+    let schema = df.schema().inner().clone();
+    let batches = df.collect().await?;
+    let batch = arrow::compute::concat_batches(&schema, &batches)?;
+    Ok(Table(batch))
+}
+
+fn ts(micros: i64) -> ScalarValue {
+    ScalarValue::TimestampMicrosecond(Some(micros), Some(UTC.into()))
+}
+
+fn range(lo: i64, hi: i64) -> Vec<(&'static str, ScalarValue)> {
+    vec![("lo", ts(lo)), ("hi", ts(hi))]
+}
+
+/// Rounds to `digits` decimals (ties away from zero), so that summation
+/// order never shows in the output.
+pub fn round(x: f64, digits: i32) -> f64 {
+    let p = 10f64.powi(digits);
+    let r = (x * p).round() / p;
+    if r == 0.0 { 0.0 } else { r }
+}
+
+fn rate(failed: i64, successful: i64) -> Option<f64> {
+    let n = failed + successful;
+    (n > 0).then(|| round(failed as f64 / n as f64, 6))
+}
+
+fn secs(x: Option<f64>) -> Option<f64> {
+    x.map(|v| round(v, 3))
+}
+
+/// Orders optional text with `None` last.
+fn cmp_opt_str(a: &Option<String>, b: &Option<String>) -> std::cmp::Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.cmp(b),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    }
+}
+
+/// Orders optional rates high to low, `None` last.
+fn cmp_rate_desc(a: Option<f64>, b: Option<f64>) -> std::cmp::Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => b.total_cmp(&a),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    }
+}
+
+async fn figures(ctx: &SessionContext, lo: i64, hi: i64, stuck_after: i64) -> Result<Figures> {
+    let t = query(ctx, &figures_sql(), range(lo, hi)).await?;
+    let one = |v: Vec<i64>| v.first().copied().unwrap_or_default();
+    let stuck = stuck_count(ctx, hi - 1, stuck_after).await?;
+    Ok(Figures {
+        operations: one(t.count("operations")?),
+        successful: one(t.count("successful")?),
+        failed: one(t.count("failed")?),
+        cancelled: one(t.count("cancelled")?),
+        in_flight: one(t.count("in_flight")?),
+        devices: one(t.count("devices")?),
+        failure_rate: t.f64("failure_rate")?[0].map(|r| round(r, 6)),
+        p50_duration_s: secs(t.f64("p50")?[0]),
+        p95_duration_s: secs(t.f64("p95")?[0]),
+        stuck,
+    })
+}
+
+fn stuck_params(as_of: i64, older_than: i64) -> Vec<(&'static str, ScalarValue)> {
+    vec![
+        ("as_of", ts(as_of)),
+        (
+            "older_than",
+            ScalarValue::IntervalMonthDayNano(Some(arrow::datatypes::IntervalMonthDayNano::new(
+                0,
+                0,
+                older_than.saturating_mul(1000),
+            ))),
+        ),
+    ]
+}
+
+async fn stuck_count(ctx: &SessionContext, as_of: i64, older_than: i64) -> Result<i64> {
+    let sql = format!(
+        "SELECT count(*) AS n FROM operations WHERE {}",
+        stuck_filter()
+    );
+    let t = query(ctx, &sql, stuck_params(as_of, older_than)).await?;
+    Ok(t.count("n")?.first().copied().unwrap_or_default())
+}
+
+async fn stuck_list(
+    ctx: &SessionContext,
+    as_of: i64,
+    older_than: i64,
+    total: i64,
+    top: usize,
+) -> Result<Stuck> {
+    let sql = format!(
+        "SELECT id, device_id, operation_type, status,
+            CAST(created_date_time AS BIGINT) AS created
+        FROM operations WHERE {}
+        ORDER BY created_date_time, id
+        LIMIT {top}",
+        stuck_filter()
+    );
+    let t = query(ctx, &sql, stuck_params(as_of, older_than)).await?;
+    let (ids, devices, types, statuses, created) = (
+        t.str("id")?,
+        t.str("device_id")?,
+        t.str("operation_type")?,
+        t.str("status")?,
+        t.i64("created")?,
+    );
+    let operations = (0..t.len())
+        .map(|i| {
+            let c = created[i].unwrap_or_default();
+            StuckRow {
+                id: ids[i].clone().unwrap_or_default(),
+                device_id: devices[i].clone(),
+                operation_type: types[i].clone(),
+                status: statuses[i].clone(),
+                created: Ts(c),
+                age_s: round((as_of - c) as f64 / window::SECOND as f64, 3),
+            }
+        })
+        .collect();
+    Ok(Stuck {
+        as_of: Ts(as_of),
+        older_than_s: older_than as f64 / window::SECOND as f64,
+        total,
+        operations,
+    })
+}
+
+async fn type_rows(ctx: &SessionContext, w: &Window) -> Result<Vec<TypeRow>> {
+    let (plo, phi) = w.previous();
+    let t = query(ctx, &by_type_sql(), range(w.since, w.until + 1)).await?;
+    let p = query(ctx, &by_type_sql(), range(plo, phi)).await?;
+    let previous: BTreeMap<Option<String>, Option<f64>> = p
+        .str("operation_type")?
+        .into_iter()
+        .zip(p.f64("failure_rate")?)
+        .collect();
+    let (types, ops, ok, failed, cancelled, in_flight, fr, p50, p95, queue) = (
+        t.str("operation_type")?,
+        t.count("operations")?,
+        t.count("successful")?,
+        t.count("failed")?,
+        t.count("cancelled")?,
+        t.count("in_flight")?,
+        t.f64("failure_rate")?,
+        t.f64("p50")?,
+        t.f64("p95")?,
+        t.f64("mean_queue")?,
+    );
+    let mut rows: Vec<TypeRow> = (0..t.len())
+        .map(|i| TypeRow {
+            operation_type: types[i].clone(),
+            operations: ops[i],
+            successful: ok[i],
+            failed: failed[i],
+            cancelled: cancelled[i],
+            in_flight: in_flight[i],
+            failure_rate: fr[i].map(|r| round(r, 6)),
+            previous_failure_rate: previous
+                .get(&types[i])
+                .copied()
+                .flatten()
+                .map(|r| round(r, 6)),
+            p50_duration_s: secs(p50[i]),
+            p95_duration_s: secs(p95[i]),
+            mean_queue_s: secs(queue[i]),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        cmp_rate_desc(a.failure_rate, b.failure_rate)
+            .then(b.failed.cmp(&a.failed))
+            .then(b.operations.cmp(&a.operations))
+            .then_with(|| cmp_opt_str(&a.operation_type, &b.operation_type))
+    });
+    Ok(rows)
+}
+
+async fn daily_rows(ctx: &SessionContext, w: &Window) -> Result<Vec<DayRow>> {
+    let t = query(ctx, &daily_sql(), range(w.since, w.until + 1)).await?;
+    let (days, types, ops, ok, failed) = (
+        t.str("day")?,
+        t.str("operation_type")?,
+        t.count("operations")?,
+        t.count("successful")?,
+        t.count("failed")?,
+    );
+    let mut by_day: BTreeMap<String, Vec<DayTypeRow>> = BTreeMap::new();
+    for i in 0..t.len() {
+        by_day
+            .entry(days[i].clone().unwrap_or_default())
+            .or_default()
+            .push(DayTypeRow {
+                operation_type: types[i].clone(),
+                operations: ops[i],
+                successful: ok[i],
+                failed: failed[i],
+                failure_rate: rate(failed[i], ok[i]),
+            });
+    }
+    Ok(w.days()
+        .into_iter()
+        .map(|d| {
+            let day = d.format("%Y-%m-%d").to_string();
+            let mut by_type = by_day.remove(&day).unwrap_or_default();
+            by_type.sort_by(|a, b| cmp_opt_str(&a.operation_type, &b.operation_type));
+            let sum = |f: fn(&DayTypeRow) -> i64| by_type.iter().map(f).sum::<i64>();
+            let (operations, successful, failed) = (
+                sum(|r| r.operations),
+                sum(|r| r.successful),
+                sum(|r| r.failed),
+            );
+            let start = d
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+                .timestamp_micros();
+            DayRow {
+                day,
+                partial: start < w.since || start + window::DAY - 1 > w.until,
+                operations,
+                successful,
+                failed,
+                failure_rate: rate(failed, successful),
+                by_type,
+            }
+        })
+        .collect())
+}
+
+async fn device_rows(ctx: &SessionContext, w: &Window, top: usize) -> Result<Vec<DeviceRow>> {
+    let r = range(w.since, w.until + 1);
+    let t = query(ctx, &devices_sql(), r.clone()).await?;
+    let c = query(ctx, &device_codes_sql(), r).await?;
+    // Most frequent code per device; ties go to the first code by name, no code last.
+    let mut codes: BTreeMap<Option<String>, (i64, Option<String>)> = BTreeMap::new();
+    for ((device, code), n) in c
+        .str("device_id")?
+        .into_iter()
+        .zip(c.str("code")?)
+        .zip(c.count("n")?)
+    {
+        let e = codes.entry(device).or_insert((0, None));
+        let better = n > e.0 || (n == e.0 && cmp_opt_str(&code, &e.1) == std::cmp::Ordering::Less);
+        if better {
+            *e = (n, code);
+        }
+    }
+    let (devices, ops, failed, fr, last) = (
+        t.str("device_id")?,
+        t.count("operations")?,
+        t.count("failed")?,
+        t.f64("failure_rate")?,
+        t.i64("last_failure")?,
+    );
+    let mut rows: Vec<DeviceRow> = (0..t.len())
+        .map(|i| DeviceRow {
+            device_id: devices[i].clone(),
+            operations: ops[i],
+            failed: failed[i],
+            failure_rate: fr[i].map(|r| round(r, 6)),
+            top_error_code: codes.get(&devices[i]).and_then(|(_, c)| c.clone()),
+            last_failure: last[i].map(Ts),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.failed
+            .cmp(&a.failed)
+            .then(cmp_rate_desc(a.failure_rate, b.failure_rate))
+            .then_with(|| cmp_opt_str(&a.device_id, &b.device_id))
+    });
+    rows.truncate(top);
+    Ok(rows)
+}
+
+async fn error_rows(ctx: &SessionContext, w: &Window, top: usize) -> Result<Vec<ErrorRow>> {
+    let t = query(ctx, &errors_sql(), range(w.since, w.until + 1)).await?;
+    let (codes, failures, devices, types, messages, last) = (
+        t.str("code")?,
+        t.count("failures")?,
+        t.count("devices")?,
+        t.str("types")?,
+        t.str("message")?,
+        t.i64("last_seen")?,
+    );
+    let total: i64 = failures.iter().sum();
+    let mut rows: Vec<ErrorRow> = (0..t.len())
+        .map(|i| ErrorRow {
+            error_code: codes[i].clone(),
+            failures: failures[i],
+            share: if total > 0 {
+                round(failures[i] as f64 / total as f64, 6)
+            } else {
+                0.0
+            },
+            devices: devices[i],
+            operation_types: types[i]
+                .as_deref()
+                .map(|s| s.split('\n').map(str::to_string).collect())
+                .unwrap_or_default(),
+            example_message: messages[i].clone(),
+            last_seen: last[i].map(Ts),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.failures
+            .cmp(&a.failures)
+            .then_with(|| cmp_opt_str(&a.error_code, &b.error_code))
+    });
+    rows.truncate(top);
+    Ok(rows)
+}
+
+fn bucket_label(i: usize) -> String {
+    let span = |s: f64| window::format_span((s * window::SECOND as f64) as i64);
+    match i {
+        0 => format!("< {}", span(DURATION_EDGES[0])),
+        i if i >= DURATION_EDGES.len() => format!("≥ {}", span(DURATION_EDGES[i - 1])),
+        i => format!(
+            "{}–{}",
+            span(DURATION_EDGES[i - 1]),
+            span(DURATION_EDGES[i])
+        ),
+    }
+}
+
+async fn duration_rows(ctx: &SessionContext, w: &Window) -> Result<Vec<DurationBucket>> {
+    let t = query(ctx, &durations_sql(), range(w.since, w.until + 1)).await?;
+    let mut counts = vec![(0i64, 0i64); DURATION_EDGES.len() + 1];
+    for ((b, n), f) in t
+        .i64("bucket")?
+        .into_iter()
+        .zip(t.count("operations")?)
+        .zip(t.count("failed")?)
+    {
+        if let Some(b) = b.and_then(|b| usize::try_from(b).ok())
+            && b < counts.len()
+        {
+            counts[b] = (n, f);
+        }
+    }
+    Ok(counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, (operations, failed))| DurationBucket {
+            label: bucket_label(i),
+            min_s: if i == 0 { 0.0 } else { DURATION_EDGES[i - 1] },
+            max_s: DURATION_EDGES.get(i).copied(),
+            operations,
+            failed,
+        })
+        .collect())
+}
+
+fn ingest_summary(loaded: &Loaded) -> (IngestSummary, Vec<String>) {
+    match loaded {
+        Loaded::Dataset { manifest, .. } => {
+            let sum = |f: fn(&crate::ingest::RunLog) -> u64| manifest.runs.iter().map(f).sum();
+            (
+                IngestSummary {
+                    runs: Some(manifest.runs.len() as u64),
+                    files: sum(|r| r.files),
+                    records: sum(|r| r.records),
+                    duplicates: sum(|r| r.duplicates),
+                    rejected: sum(|r| r.rejected),
+                    repaired: sum(|r| r.repaired),
+                    failed_files: sum(|r| r.failed_files.len() as u64),
+                },
+                Vec::new(),
+            )
+        }
+        Loaded::Exports { report } => exports_summary(report),
+    }
+}
+
+fn exports_summary(report: &IngestReport) -> (IngestSummary, Vec<String>) {
+    let c = &report.counts;
+    let mut notes = report.notes.clone();
+    notes.extend(
+        report
+            .failures
+            .iter()
+            .map(|f| format!("{}: not read: {}", f.file, f.message)),
+    );
+    notes.sort();
+    (
+        IngestSummary {
+            runs: None,
+            files: c.files,
+            records: c.records,
+            duplicates: c.duplicates,
+            rejected: c.rejected,
+            repaired: c.repaired,
+            failed_files: report.failures.len() as u64,
+        },
+        notes,
+    )
+}
+
+async fn rejects(ctx: &SessionContext, top: usize) -> Result<Rejects> {
+    if !ctx.table_exist(REJECTS_TABLE)? {
+        return Ok(Rejects {
+            total: 0,
+            listed: Vec::new(),
+        });
+    }
+    let n = query(ctx, "SELECT count(*) AS n FROM rejects", Vec::new()).await?;
+    let t = query(
+        ctx,
+        &format!(
+            "SELECT file, line, response, \"index\", reason FROM rejects
+            ORDER BY file, line NULLS FIRST, response NULLS FIRST, \"index\" NULLS FIRST, reason
+            LIMIT {top}"
+        ),
+        Vec::new(),
+    )
+    .await?;
+    let (files, lines, responses, indexes, reasons) = (
+        t.str("file")?,
+        t.i64("line")?,
+        t.i64("response")?,
+        t.i64("index")?,
+        t.str("reason")?,
+    );
+    let listed = (0..t.len())
+        .map(|i| {
+            let mut place = Vec::new();
+            if let Some(l) = lines[i] {
+                place.push(format!("line {l}"));
+            }
+            if let Some(r) = responses[i] {
+                place.push(format!("response {r}"));
+            }
+            if let Some(x) = indexes[i] {
+                place.push(format!("index {x}"));
+            }
+            RejectRow {
+                file: files[i].clone().unwrap_or_default(),
+                place: place.join(", "),
+                reason: reasons[i].clone().unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(Rejects {
+        total: n.count("n")?.first().copied().unwrap_or_default(),
+        listed,
+    })
+}
+
+async fn findings(ctx: &SessionContext) -> Result<(i64, i64, Vec<Finding>)> {
+    let t = query(ctx, SUMMARY_SQL, Vec::new()).await?;
+    let get =
+        |name: &str| -> Result<i64> { Ok(t.count(name)?.first().copied().unwrap_or_default()) };
+    let mut out = Vec::new();
+    let mut add = |key: &'static str, count: i64, text: &str| {
+        if count > 0 {
+            out.push(Finding {
+                key,
+                count,
+                text: text.to_string(),
+            });
+        }
+    };
+    add(
+        "no_device",
+        get("no_device")?,
+        "without a device id (the export did not say which device): listed under an unknown device",
+    );
+    add(
+        "no_created",
+        get("no_created")?,
+        "without a creation time: outside every window",
+    );
+    add("no_type", get("no_type")?, "without an operation type");
+    add("no_status", get("no_status")?, "without a status");
+    add(
+        "completed_before_started",
+        get("completed_before_started")?,
+        "completed before it started: left out of durations",
+    );
+    add(
+        "started_before_created",
+        get("started_before_created")?,
+        "started before it was created: left out of queue times",
+    );
+    add(
+        "finished_without_completion",
+        get("finished_without_completion")?,
+        "successful or failed without a completion time: left out of durations",
+    );
+    let u = query(ctx, UNKNOWN_STATUS_SQL, Vec::new()).await?;
+    let mut unknown: Vec<(String, i64)> = u
+        .str("status")?
+        .into_iter()
+        .zip(u.count("n")?)
+        .map(|(s, n)| (s.unwrap_or_default(), n))
+        .collect();
+    unknown.sort();
+    for (status, n) in unknown {
+        out.push(Finding {
+            key: "unknown_status",
+            count: n,
+            text: format!(
+                "with the status '{status}', which is not a known Graph status: counted as neither finished nor in flight"
+            ),
+        });
+    }
+    Ok((get("operations")?, get("devices")?, out))
+}
+
+/// Computes the report over the `operations` table of `ctx`. `loaded` (what
+/// `session::register_data` returned) adds the ingest counts to the data
+/// quality notes.
+pub async fn build(
+    ctx: &SessionContext,
+    loaded: Option<&Loaded>,
+    opts: &ReportOptions,
+) -> Result<Report> {
+    let bounds = data_bounds(ctx).await?;
+    let w = Window::resolve(opts.since, opts.until, bounds)?;
+    let (plo, phi) = w.previous();
+    let current = figures(ctx, w.since, w.until + 1, opts.stuck_after).await?;
+    let previous = figures(ctx, plo, phi, opts.stuck_after).await?;
+    let (operations, devices, findings) = findings(ctx).await?;
+    let (ingest, notes) = match loaded {
+        Some(l) => {
+            let (s, n) = ingest_summary(l);
+            (Some(s), n)
+        }
+        None => (None, Vec::new()),
+    };
+    let stuck = stuck_list(ctx, w.until, opts.stuck_after, current.stuck, opts.top).await?;
+    Ok(Report {
+        format: "fleetops-report",
+        version: REPORT_VERSION,
+        window: WindowInfo {
+            since: Ts(w.since),
+            until: Ts(w.until),
+            length_s: w.length() as f64 / window::SECOND as f64,
+            length: window::format_span(w.length()),
+            previous_since: Ts(plo),
+            previous_until: Ts(phi),
+        },
+        data: DataInfo {
+            operations,
+            devices,
+            earliest: bounds.earliest.map(Ts),
+            latest: bounds.latest.map(Ts),
+            previous_window_covered: bounds.earliest.is_some_and(|e| e <= plo),
+        },
+        settings: Settings {
+            stuck_after_s: opts.stuck_after as f64 / window::SECOND as f64,
+            top: opts.top,
+        },
+        empty: current.operations == 0,
+        headline: headline(&current, Some(&previous)),
+        operation_types: type_rows(ctx, &w).await?,
+        daily: daily_rows(ctx, &w).await?,
+        top_devices: device_rows(ctx, &w, opts.top).await?,
+        top_errors: error_rows(ctx, &w, opts.top).await?,
+        stuck,
+        durations: duration_rows(ctx, &w).await?,
+        data_quality: Quality {
+            ingest,
+            rejects: rejects(ctx, opts.top).await?,
+            findings,
+            notes,
+        },
+        checks: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_directions() {
+        let m = Metric {
+            key: "failure_rate",
+            label: "Failure rate",
+            current: Some(Num::Real(0.2)),
+            previous: Some(Num::Real(0.1)),
+            higher_is_worse: Some(true),
+        };
+        assert_eq!(m.change(), Some(Num::Real(0.1)));
+        assert_eq!(m.direction(), Some("up"));
+        assert_eq!(m.worse(), Some(true));
+        let m = Metric {
+            current: Some(Num::Count(3)),
+            previous: Some(Num::Count(5)),
+            higher_is_worse: None,
+            ..m
+        };
+        assert_eq!(m.change(), Some(Num::Count(-2)));
+        assert_eq!(m.direction(), Some("down"));
+        assert_eq!(m.worse(), None);
+        let m = Metric {
+            previous: None,
+            ..m
+        };
+        assert_eq!(m.direction(), None);
+    }
+
+    #[test]
+    fn buckets() {
+        assert_eq!(bucket_label(0), "< 10s");
+        assert_eq!(bucket_label(1), "10s–30s");
+        assert_eq!(bucket_label(4), "2m–5m");
+        assert_eq!(bucket_label(DURATION_EDGES.len()), "≥ 2h");
+        assert!(durations_sql().contains("WHEN s < 10.0 THEN 0"));
+    }
+
+    #[test]
+    fn rounding() {
+        assert_eq!(round(0.123_456_789, 6), 0.123_457);
+        assert_eq!(round(-0.000_000_1, 6), 0.0);
+        assert_eq!(rate(1, 3), Some(0.25));
+        assert_eq!(rate(0, 0), None);
+    }
+}
