@@ -11,6 +11,8 @@ pub mod error;
 pub mod functions;
 pub mod ingest;
 pub mod output;
+pub mod redact;
+pub mod report;
 pub mod schema;
 pub mod session;
 pub mod status;

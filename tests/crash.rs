@@ -71,7 +71,7 @@ fn sigkill_at_any_point_leaves_old_or_new_state() {
     std::fs::write(&b, ops(0, 150_000, "successful", 2)).unwrap();
 
     let ds = d.path().join("ds");
-    ingest::ingest_dataset(&[a.clone()], &ds, &Options::default()).unwrap();
+    ingest::ingest_dataset(std::slice::from_ref(&a), &ds, &Options::default()).unwrap();
     let old = table(&ds);
     assert_eq!(old.len(), 2_000);
     let reference = d.path().join("reference");

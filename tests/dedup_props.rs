@@ -107,7 +107,10 @@ struct Winner {
     device: Option<u8>,
 }
 
-fn model(files: &[(Shape, Vec<Rec>)]) -> (BTreeMap<String, (String, Option<String>)>, u64, u64) {
+/// Expected table: id → (status, device id).
+type Table = BTreeMap<String, (String, Option<String>)>;
+
+fn model(files: &[(Shape, Vec<Rec>)]) -> (Table, u64, u64) {
     let mut table: BTreeMap<u8, Winner> = BTreeMap::new();
     let (mut records, mut rejected) = (0u64, 0u64);
     for (shape, recs) in files {

@@ -172,7 +172,7 @@ const GRAPH_PAGE: &str = r##"{
 fn graph_documentation_page() {
     let d = tempfile::tempdir().unwrap();
     let p = write(d.path(), "page.json", GRAPH_PAGE.as_bytes());
-    let (rows, m) = mem(&[p.clone()]);
+    let (rows, m) = mem(std::slice::from_ref(&p));
     assert_eq!(m.report.counts, counts(1, 1, 1, 0, 0, 1));
     let r = &rows["5d1f0a5c-0a5c-5d1f-5c0a-1f5d5c0a1f5d"];
     assert_eq!(r.device.as_deref(), Some(DEV));
@@ -253,7 +253,7 @@ fn json_array_with_bad_elements() {
   {"id": "x3", "status": "CANCELED", "createdDateTime": "0001-01-01T00:00:00Z", "startedDateTime": ""}
 ]"#,
     );
-    let (rows, m) = mem(&[p.clone()]);
+    let (rows, m) = mem(std::slice::from_ref(&p));
     assert_eq!(m.report.counts, counts(1, 5, 2, 0, 3, 0));
     assert_eq!(
         rows["x1"].device.as_deref(),
@@ -449,7 +449,7 @@ fn gzip_bom_and_folders() {
     write(
         d.path(),
         "in/b/y.json.gz",
-        &gzip(format!("\u{feff}[{{\"id\":\"g3\"}}]").as_bytes()),
+        &gzip("\u{feff}[{\"id\":\"g3\"}]".as_bytes()),
     );
     write(d.path(), "in/b/empty.json", b"");
     write(d.path(), "in/notes.txt", b"not an export");
@@ -507,9 +507,9 @@ fn dedup_latest_wins_ties_read_last_device_kept() {
     let r = ingest::ingest_dataset(&[a.clone(), b.clone()], &one, &Options::default()).unwrap();
     assert_eq!(r.counts, m.report.counts);
     let two = d.path().join("two");
-    let ra = ingest::ingest_dataset(&[a.clone()], &two, &Options::default()).unwrap();
+    let ra = ingest::ingest_dataset(std::slice::from_ref(&a), &two, &Options::default()).unwrap();
     assert_eq!(ra.counts, counts(1, 3, 3, 0, 0, 0));
-    let rb = ingest::ingest_dataset(&[b.clone()], &two, &Options::default()).unwrap();
+    let rb = ingest::ingest_dataset(std::slice::from_ref(&b), &two, &Options::default()).unwrap();
     assert_eq!(rb.counts, counts(1, 4, 3, 1, 0, 0));
     let strip = |m: BTreeMap<String, Row>| -> BTreeMap<String, Row> {
         m.into_iter()

@@ -7,10 +7,19 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::IngestArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ingest::{self, Options, Progress};
 
 pub fn run(a: IngestArgs) -> Result<ExitCode> {
+    if let Some(_redactor) = a.redact.redactor()? {
+        // The ingest pipeline has no place for a redactor yet: refuse rather
+        // than write names and ids the user asked to have replaced.
+        return Err(Error::Usage(
+            "ingest --redact is not available yet; ingest without it and use --redact on \
+             sql, run and report"
+                .into(),
+        ));
+    }
     let mut opts = Options {
         keep_going: a.keep_going,
         threads: a.threads,

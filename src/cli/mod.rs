@@ -54,6 +54,33 @@ pub struct IngestArgs {
     /// Decoding threads (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    #[command(flatten)]
+    pub redact: RedactArgs,
+}
+
+/// `--redact`: keyed pseudonyms for the people and programs in the data.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RedactArgs {
+    /// Replace the ids and display names of users, applications and devices
+    /// in created_by and last_action_by by keyed pseudonyms (`user-<hex>`,
+    /// `User <hex>`). Needs a secret key: --redact-key-file or
+    /// FLEETOPS_REDACT_KEY (hex or text, at least 16 bytes); there is no
+    /// default key.
+    #[arg(long)]
+    pub redact: bool,
+    /// The secret key file for --redact (implies --redact).
+    #[arg(long, value_name = "FILE")]
+    pub redact_key_file: Option<PathBuf>,
+}
+
+impl RedactArgs {
+    /// The redactor these flags ask for, or `None` without --redact.
+    pub fn redactor(&self) -> crate::Result<Option<crate::redact::Redactor>> {
+        if !self.redact && self.redact_key_file.is_none() {
+            return Ok(None);
+        }
+        crate::redact::Redactor::from_sources(self.redact_key_file.as_deref()).map(Some)
+    }
 }
 
 /// Output formats of `sql` and `run`.
@@ -85,6 +112,8 @@ pub struct SqlArgs {
     /// Write to this file (atomically) instead of stdout.
     #[arg(long)]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub redact: RedactArgs,
 }
 
 /// Formats of `report`.
@@ -110,9 +139,19 @@ pub struct ReportArgs {
     /// Write to this file (atomically) instead of stdout.
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// Exit with status 3 when a headline metric breaches, e.g. 'failure_rate > 0.10'.
-    #[arg(long)]
+    /// Exit with status 3 when a headline metric breaches, e.g. 'failure_rate > 0.10'
+    /// (metrics: operations, successful, failed, cancelled, in_flight, devices,
+    /// failure_rate, p50_duration_s, p95_duration_s, stuck; repeatable).
+    #[arg(long, value_name = "CONDITION")]
     pub fail_if: Vec<String>,
+    /// An operation unfinished this long after creation counts as stuck.
+    #[arg(long, default_value = "24h", value_name = "SPAN")]
+    pub stuck_after: String,
+    /// Rows in the top-N tables (devices, error codes, stuck operations, rejects).
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    #[command(flatten)]
+    pub redact: RedactArgs,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +170,8 @@ pub struct RunArgs {
     /// Folder of named queries (default: ./queries, then the ones built in).
     #[arg(long)]
     pub queries: Option<PathBuf>,
+    #[command(flatten)]
+    pub redact: RedactArgs,
 }
 
 #[derive(Debug, Args)]

@@ -21,10 +21,11 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::schema::operations_schema;
+use crate::schema::{self, operations_schema};
 
 pub const OPERATIONS_DIR: &str = "operations";
 pub const REJECTS_DIR: &str = "_rejects";
@@ -76,14 +77,24 @@ impl Default for Manifest {
 
 /// Writer settings shared by every Parquet file fleetops writes.
 pub fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(1).expect("valid level"),
-        ))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_statistics_enabled(EnabledStatistics::Page)
-        .set_created_by(format!("fleetops {}", env!("CARGO_PKG_VERSION")))
-        .build()
+    let mut b = WriterProperties::builder();
+    // Unique per row: a dictionary only costs time before Parquet falls back.
+    for col in [
+        schema::col::ID,
+        schema::col::CREATED,
+        schema::col::STARTED,
+        schema::col::COMPLETED,
+        schema::col::LAST_ACTION,
+    ] {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(col), false);
+    }
+    b.set_compression(Compression::ZSTD(
+        ZstdLevel::try_new(1).expect("valid level"),
+    ))
+    .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+    .set_statistics_enabled(EnabledStatistics::Page)
+    .set_created_by(format!("fleetops {}", env!("CARGO_PKG_VERSION")))
+    .build()
 }
 
 /// Opens a Parquet writer for the `operations` schema.

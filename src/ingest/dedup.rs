@@ -98,12 +98,14 @@ impl Keys {
     }
 }
 
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// The dedup index over every row read so far.
 #[derive(Debug, Default)]
 pub struct Index {
-    entries: HashMap<Box<str>, Entry>,
+    entries: Map<Box<str>, Entry>,
     devices: Vec<Box<str>>,
-    device_ids: HashMap<Box<str>, u32>,
+    device_ids: Map<Box<str>, u32>,
 }
 
 /// What merging one record did.
@@ -126,6 +128,14 @@ impl Index {
         self.devices.push(device.into());
         self.device_ids.insert(device.into(), i);
         i
+    }
+
+    /// An index with room for `n` ids.
+    pub fn with_capacity(n: usize) -> Self {
+        Index {
+            entries: Map::with_capacity_and_hasher(n, Default::default()),
+            ..Index::default()
+        }
     }
 
     pub fn len(&self) -> usize {

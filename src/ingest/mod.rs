@@ -80,6 +80,25 @@ pub fn reject_json(r: &FileReject) -> String {
     .expect("strings always serialise")
 }
 
+/// Phase timings on stderr when `FLEETOPS_TRACE` is set (for profiling).
+struct Trace(Option<std::cell::Cell<std::time::Instant>>);
+
+impl Trace {
+    fn new() -> Self {
+        Trace(
+            std::env::var_os("FLEETOPS_TRACE")
+                .map(|_| std::cell::Cell::new(std::time::Instant::now())),
+        )
+    }
+
+    fn mark(&self, phase: &str) {
+        if let Some(t) = &self.0 {
+            eprintln!("fleetops: {phase}: {:.3}s", t.get().elapsed().as_secs_f64());
+            t.set(std::time::Instant::now());
+        }
+    }
+}
+
 fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
@@ -140,6 +159,7 @@ pub fn ingest_memory(inputs: &[PathBuf], opts: &Options) -> Result<MemoryIngest>
 /// Ingests export files into the dataset at `out`, merging with what is
 /// there (contract §4) and committing atomically (§5).
 pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<IngestReport> {
+    let trace = Trace::new();
     let files = discover::discover(inputs)?;
     let ds = Dataset::new(out);
     ds.check_writable()?;
@@ -151,7 +171,14 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     // The existing table goes into the index first: new records win ties
     // only with different content.
     let existing = ds.parts()?;
-    let mut index = Index::default();
+    // Room for the ids already there and about one per 700 input bytes.
+    let input_bytes: u64 = files
+        .iter()
+        .filter_map(|f| f.path.as_ref())
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut index = Index::with_capacity((input_bytes / 700).min(50_000_000) as usize);
     let mut row_counts = Vec::with_capacity(existing.len());
     for (i, p) in existing.iter().enumerate() {
         let mut rows = 0u32;
@@ -187,6 +214,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
         f.sync_all().map_err(|e| Error::io(&rejects_path, e))?;
     }
 
+    trace.mark("decode");
     // Settle: keep, drop or rewrite each part so only winners remain.
     let Store::Files { parts, .. } = store else {
         unreachable!("file store")
@@ -206,7 +234,14 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     let plans = result.index.plan(&row_counts);
     drop(result.index);
     let ops_dir = staging.operations_dir();
-    for (i, ((src, is_new), plan)) in sources.iter().zip(&plans).enumerate() {
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let settle = |i: usize| -> Result<()> {
+        let ((src, is_new), plan) = (&sources[i], &plans[i]);
         let name = src.file_name().expect("part files have names");
         if plan.kept == 0 {
             if *is_new {
@@ -233,7 +268,28 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
                 std::fs::remove_file(src).map_err(|e| Error::io(src, e))?;
             }
         }
-    }
+        Ok(())
+    };
+    // Parts are independent: settle them on every core.
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads.min(sources.len()).max(1))
+            .map(|_| {
+                s.spawn(|| -> Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= sources.len() {
+                            return Ok(());
+                        }
+                        settle(i)?;
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("settling never panics"))
+            .collect::<Result<Vec<()>>>()
+    })?;
     for p in std::fs::read_dir(&ops_dir).map_err(|e| Error::io(&ops_dir, e))? {
         let p = p.map_err(|e| Error::io(&ops_dir, e))?.path();
         File::open(&p)
@@ -241,6 +297,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
             .map_err(|e| Error::io(&p, e))?;
     }
 
+    trace.mark("settle");
     // Earlier runs' rejects stay.
     let old_rejects = ds.root.join(dataset::REJECTS_DIR);
     if let Ok(rd) = std::fs::read_dir(&old_rejects) {
@@ -263,6 +320,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
         rejects_file: wrote_rejects.then(|| format!("{}/{rejects_name}", dataset::REJECTS_DIR)),
     });
     staging.commit(&manifest)?;
+    trace.mark("commit");
     Ok(IngestReport {
         counts: result.counts,
         failures: result.failures,

@@ -32,7 +32,7 @@ pub enum Progress {
 pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
 
 /// How a run behaves.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Options {
     /// Ingest the other files when one is unreadable.
     pub keep_going: bool,
@@ -40,17 +40,6 @@ pub struct Options {
     pub threads: usize,
     pub limits: Limits,
     pub progress: Option<ProgressFn>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            keep_going: false,
-            threads: 0,
-            limits: Limits::default(),
-            progress: None,
-        }
-    }
 }
 
 impl std::fmt::Debug for Options {
@@ -182,7 +171,7 @@ enum Msg {
     Work {
         file: usize,
         seq: u64,
-        result: std::result::Result<Done, String>,
+        result: std::result::Result<Box<Done>, String>,
     },
     FileEnd {
         file: usize,
@@ -194,7 +183,7 @@ enum Msg {
 
 #[derive(Default)]
 struct FileAcc {
-    done: BTreeMap<u64, Done>,
+    done: BTreeMap<u64, Box<Done>>,
     failed_works: u64,
     /// Works the reader sent, once it reported the file's end.
     expected: Option<u64>,
@@ -313,13 +302,13 @@ pub(crate) fn run(
                                     }
                                 }
                             };
-                            Ok(Done {
+                            Ok(Box::new(Done {
                                 stored,
                                 rejects: out.rejects,
                                 records: out.records,
                                 repaired: out.repaired,
                                 notes: out.notes,
-                            })
+                            }))
                         }
                     };
                     let _ = res_tx.send(Msg::Work {

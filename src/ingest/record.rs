@@ -423,7 +423,21 @@ impl<'de> Visitor<'de> for OpVisitor {
 
 /// Parses one record's JSON text. `Err` is malformed JSON.
 pub fn parse(bytes: &[u8]) -> Result<Decoded<'_>, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match std::str::from_utf8(bytes) {
+        // Text already known to be UTF-8 skips serde_json's per-string check.
+        Ok(text) => parse_str(text),
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let v = de.deserialize_any(OpVisitor)?;
+            de.end()?;
+            Ok(v)
+        }
+    }
+}
+
+/// [`parse`] for text known to be UTF-8.
+pub fn parse_str(text: &str) -> Result<Decoded<'_>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
     let v = de.deserialize_any(OpVisitor)?;
     de.end()?;
     Ok(v)
