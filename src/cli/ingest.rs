@@ -23,6 +23,13 @@ pub fn run(a: IngestArgs) -> Result<ExitCode> {
     let mut opts = Options {
         keep_going: a.keep_going,
         threads: a.threads,
+        wait_for_lock: a.wait,
+        limits: crate::ingest::Limits {
+            max_record_bytes: a.max_record_bytes,
+            max_document_bytes: a.max_document_bytes,
+            max_decompressed_bytes: a.max_decompressed_bytes,
+            ..Default::default()
+        },
         ..Options::default()
     };
     let bar = std::io::stderr().is_terminal().then(|| {

@@ -54,6 +54,18 @@ pub struct IngestArgs {
     /// Decoding threads (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Queue behind another ingest into the same dataset instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+    /// Reject records (NDJSON lines, array elements) longer than this.
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    pub max_record_bytes: usize,
+    /// Refuse JSON documents (non-NDJSON files) larger than this.
+    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
+    pub max_document_bytes: u64,
+    /// Refuse compressed files that expand to more than this.
+    #[arg(long, default_value_t = 256 << 30, value_name = "BYTES")]
+    pub max_decompressed_bytes: u64,
     #[command(flatten)]
     pub redact: RedactArgs,
 }

@@ -221,6 +221,54 @@ impl Dataset {
         Ok(parent.join(format!(".{name}.fleetops-{tag}")))
     }
 
+    /// Takes the dataset's writer lock (a lock file beside the folder): one
+    /// ingest at a time. The kernel releases it when its holder dies, so a
+    /// killed ingest leaves no stale lock. `wait` queues behind the holder.
+    pub fn lock(&self, wait: bool) -> Result<DatasetLock> {
+        let path = self.sibling("lock")?;
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) if wait => {
+                file.lock().map_err(|e| Error::io(&path, e))?
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                let holder = fs::read_to_string(&path).unwrap_or_default();
+                let holder = holder.trim();
+                return Err(Error::Dataset {
+                    path: self.root.clone(),
+                    message: format!(
+                        "another ingest is writing this dataset ({}); wait for it, or pass --wait to queue behind it",
+                        if holder.is_empty() {
+                            "holder unknown"
+                        } else {
+                            holder
+                        }
+                    ),
+                });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+        }
+        let mut f = &file;
+        let _ = f.set_len(0);
+        let _ = writeln!(
+            f,
+            "pid {} since {}",
+            std::process::id(),
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        Ok(DatasetLock { _file: file })
+    }
+
     /// Removes staging folders that killed runs left behind.
     pub fn clean_stale(&self) -> Result<()> {
         let probe = self.sibling("staging-")?;
@@ -255,6 +303,12 @@ impl Dataset {
             committed: false,
         })
     }
+}
+
+/// Held while a run writes a dataset; dropping it releases the lock.
+#[derive(Debug)]
+pub struct DatasetLock {
+    _file: File,
 }
 
 /// The next state of a dataset, being written.

@@ -40,10 +40,35 @@ struct Entry {
 /// The key columns of a batch, cut out so the rest of the batch can be freed.
 #[derive(Debug, Clone)]
 pub struct Keys {
-    pub ids: StringArray,
+    /// 128-bit hashes of the ids (see [`IdHasher`]).
+    pub ids: Vec<u128>,
     pub last: Vec<i64>,
     pub devices: StringArray,
+    /// 128-bit hashes of the device ids (0 where NULL).
+    pub device_hashes: Vec<u128>,
     pub hashes: Vec<u64>,
+}
+
+/// Hashes ids to 128 bits with seeds drawn per process, so the index holds
+/// no strings (and no allocation per row); two different ids collide with
+/// odds of about n²/2¹²⁹, and the seeds are unknown to whoever wrote the input.
+#[derive(Debug, Clone)]
+pub struct IdHasher(foldhash::quality::FixedState, foldhash::quality::FixedState);
+
+impl Default for IdHasher {
+    fn default() -> Self {
+        let s = std::collections::hash_map::RandomState::new();
+        IdHasher(
+            foldhash::quality::FixedState::with_seed(s.hash_one(1u8)),
+            foldhash::quality::FixedState::with_seed(s.hash_one(2u8)),
+        )
+    }
+}
+
+impl IdHasher {
+    pub fn hash(&self, id: &str) -> u128 {
+        (u128::from(self.0.hash_one(id)) << 64) | u128::from(self.1.hash_one(id))
+    }
 }
 
 /// Hashes the columns that describe an operation (not its lineage, not its
@@ -85,14 +110,24 @@ pub fn content_hashes(batch: &RecordBatch) -> Vec<u64> {
 }
 
 impl Keys {
-    pub fn of(batch: &RecordBatch) -> Keys {
+    pub fn of(batch: &RecordBatch, hasher: &IdHasher) -> Keys {
         let last = batch
             .column(idx::LAST_ACTION)
             .as_primitive::<TimestampMicrosecondType>();
+        let devices = batch.column(idx::DEVICE_ID).as_string::<i32>().clone();
         Keys {
-            ids: batch.column(idx::ID).as_string::<i32>().clone(),
+            ids: batch
+                .column(idx::ID)
+                .as_string::<i32>()
+                .iter()
+                .map(|id| hasher.hash(id.unwrap_or_default()))
+                .collect(),
             last: last.iter().map(|v| v.unwrap_or(i64::MIN)).collect(),
-            devices: batch.column(idx::DEVICE_ID).as_string::<i32>().clone(),
+            device_hashes: devices
+                .iter()
+                .map(|d| d.map_or(0, |d| hasher.hash(d)))
+                .collect(),
+            devices,
             hashes: content_hashes(batch),
         }
     }
@@ -103,9 +138,10 @@ type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// The dedup index over every row read so far.
 #[derive(Debug, Default)]
 pub struct Index {
-    entries: Map<Box<str>, Entry>,
+    hasher: IdHasher,
+    entries: Map<u128, Entry>,
     devices: Vec<Box<str>>,
-    device_ids: Map<Box<str>, u32>,
+    device_ids: Map<u128, u32>,
 }
 
 /// What merging one record did.
@@ -120,14 +156,19 @@ pub enum Merge {
 }
 
 impl Index {
-    fn intern(&mut self, device: &str) -> u32 {
-        if let Some(&i) = self.device_ids.get(device) {
+    fn intern(&mut self, hash: u128, device: &str) -> u32 {
+        if let Some(&i) = self.device_ids.get(&hash) {
             return i;
         }
         let i = self.devices.len() as u32;
         self.devices.push(device.into());
-        self.device_ids.insert(device.into(), i);
+        self.device_ids.insert(hash, i);
         i
+    }
+
+    /// The id hasher every [`Keys`] merged into this index must use.
+    pub fn hasher(&self) -> IdHasher {
+        self.hasher.clone()
     }
 
     /// An index with room for `n` ids.
@@ -157,19 +198,22 @@ impl Index {
         mut on: impl FnMut(Merge),
     ) {
         for i in 0..keys.ids.len() {
-            let id = keys.ids.value(i);
+            let id = keys.ids[i];
             let last = keys.last[i];
             let hash = keys.hashes[i];
-            let device = (!keys.devices.is_null(i)).then(|| keys.devices.value(i));
-            let device = device.map(|d| self.intern(d)).unwrap_or(NO_DEVICE);
+            let device = if keys.devices.is_null(i) {
+                NO_DEVICE
+            } else {
+                self.intern(keys.device_hashes[i], keys.devices.value(i))
+            };
             let loc = RowLoc {
                 part,
                 row: first_row + i as u32,
             };
-            match self.entries.get_mut(id) {
+            match self.entries.get_mut(&id) {
                 None => {
                     self.entries.insert(
-                        id.into(),
+                        id,
                         Entry {
                             last,
                             hash,

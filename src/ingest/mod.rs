@@ -163,6 +163,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     let files = discover::discover(inputs)?;
     let ds = Dataset::new(out);
     ds.check_writable()?;
+    let _lock = ds.lock(opts.wait_for_lock)?;
     ds.clean_stale()?;
     let mut manifest = ds.manifest()?;
     let run_id = run_id();
@@ -183,18 +184,15 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     for (i, p) in existing.iter().enumerate() {
         let mut rows = 0u32;
         dataset::read_part(p, |b| {
-            index.merge(&Keys::of(&b), i as u32, rows, false, |_| {});
+            let keys = Keys::of(&b, &index.hasher());
+            index.merge(&keys, i as u32, rows, false, |_| {});
             rows += b.num_rows() as u32;
             Ok(())
         })?;
         row_counts.push(rows);
     }
 
-    let store = Store::files(
-        staging.operations_dir(),
-        run_id.clone(),
-        existing.len() as u32,
-    );
+    let store = Store::files(staging.dir.clone(), run_id.clone(), existing.len() as u32);
     let rejects_name = format!("{run_id}.ndjson");
     let rejects_path = staging.rejects_dir().join(&rejects_name);
     let mut rejects: Option<BufWriter<File>> = None;
@@ -242,16 +240,31 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     let next = std::sync::atomic::AtomicUsize::new(0);
     let settle = |i: usize| -> Result<()> {
         let ((src, is_new), plan) = (&sources[i], &plans[i]);
-        let name = src.file_name().expect("part files have names");
-        if plan.kept == 0 {
-            if *is_new {
-                std::fs::remove_file(src).map_err(|e| Error::io(src, e))?;
+        if *is_new {
+            // A spill file: its winners become a Parquet part.
+            if plan.kept > 0 {
+                let dest = ops_dir.join(format!("part-{run_id}-{i:05}.parquet"));
+                let mut w = dataset::parquet_writer(&dest)?;
+                let mut offset = 0usize;
+                pipeline::read_spill(src, |b| {
+                    let kept = if plan.unchanged() {
+                        b.clone()
+                    } else {
+                        plan.apply(&b, offset)?
+                    };
+                    offset += b.num_rows();
+                    if kept.num_rows() > 0 {
+                        w.write(&kept)?;
+                    }
+                    Ok(())
+                })?;
+                w.close()?;
             }
+            std::fs::remove_file(src).map_err(|e| Error::io(src, e))?;
         } else if plan.unchanged() {
-            if !*is_new {
-                staging.carry(src, &ops_dir.join(name))?;
-            }
-        } else {
+            let name = src.file_name().expect("part files have names");
+            staging.carry(src, &ops_dir.join(name))?;
+        } else if plan.kept > 0 {
             let dest = ops_dir.join(format!("part-{run_id}-{i:05}-m.parquet"));
             let mut w = dataset::parquet_writer(&dest)?;
             let mut offset = 0usize;
@@ -264,9 +277,6 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
                 Ok(())
             })?;
             w.close()?;
-            if *is_new {
-                std::fs::remove_file(src).map_err(|e| Error::io(src, e))?;
-            }
         }
         Ok(())
     };

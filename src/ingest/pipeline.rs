@@ -10,9 +10,8 @@ use std::sync::mpsc::{channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
-use parquet::arrow::ArrowWriter;
 
-use super::dataset::{self, PART_ROWS};
+use super::dataset::PART_ROWS;
 use super::dedup::{Index, Keys, Merge, RowLoc};
 use super::discover::InputFile;
 use super::shape::{self, FileContext, Reject, WorkKind};
@@ -40,6 +39,8 @@ pub struct Options {
     pub threads: usize,
     pub limits: Limits,
     pub progress: Option<ProgressFn>,
+    /// Wait for another ingest into the same dataset instead of failing.
+    pub wait_for_lock: bool,
 }
 
 impl std::fmt::Debug for Options {
@@ -48,6 +49,7 @@ impl std::fmt::Debug for Options {
             .field("keep_going", &self.keep_going)
             .field("threads", &self.threads)
             .field("limits", &self.limits)
+            .field("wait_for_lock", &self.wait_for_lock)
             .finish_non_exhaustive()
     }
 }
@@ -99,17 +101,42 @@ impl Store {
     }
 }
 
+/// Rows wait in uncompressed Arrow IPC files until dedup is settled: cheap
+/// to write and read back, and Parquet is then encoded once, winners only.
+type SpillWriter = arrow::ipc::writer::FileWriter<std::io::BufWriter<std::fs::File>>;
+
+fn spill_writer(path: &std::path::Path) -> Result<SpillWriter> {
+    let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    Ok(arrow::ipc::writer::FileWriter::try_new(
+        std::io::BufWriter::with_capacity(1 << 20, f),
+        &crate::schema::operations_schema(),
+    )?)
+}
+
+/// Reads every batch of a spill file.
+pub(crate) fn read_spill(
+    path: &std::path::Path,
+    mut each: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = arrow::ipc::reader::FileReader::try_new(std::io::BufReader::new(f), None)?;
+    for b in reader {
+        each(b?)?;
+    }
+    Ok(())
+}
+
 /// A worker's open part file.
 struct OpenPart {
     part: u32,
     path: PathBuf,
-    writer: ArrowWriter<std::fs::File>,
+    writer: SpillWriter,
     rows: u32,
 }
 
 fn close(store: &Store, open: &mut Option<OpenPart>) -> Result<()> {
-    if let (Store::Files { parts, .. }, Some(p)) = (store, open.take()) {
-        p.writer.close()?;
+    if let (Store::Files { parts, .. }, Some(mut p)) = (store, open.take()) {
+        p.writer.finish()?;
         parts
             .lock()
             .expect("no panics hold this lock")
@@ -136,8 +163,8 @@ fn store_batch(store: &Store, open: &mut Option<OpenPart>, batch: RecordBatch) -
             }
             if open.is_none() {
                 let part = next.fetch_add(1, Ordering::Relaxed);
-                let path = dir.join(format!("part-{run_id}-{part:05}.parquet"));
-                let writer = dataset::parquet_writer(&path)?;
+                let path = dir.join(format!("spill-{run_id}-{part:05}.arrow"));
+                let writer = spill_writer(&path)?;
                 *open = Some(OpenPart {
                     part,
                     path,
@@ -226,6 +253,7 @@ pub(crate) fn run(
         .map(|f| FileContext {
             name: f.name.clone(),
             path_device: f.path_device.clone(),
+            max_record_bytes: opts.limits.max_record_bytes,
         })
         .collect();
     let cancel = AtomicBool::new(false);
@@ -272,11 +300,13 @@ pub(crate) fn run(
         }
 
         // Workers.
+        let hasher = index.hasher();
         for _ in 0..threads {
             let work_rx = Arc::clone(&work_rx);
             let res_tx = res_tx.clone();
             let contexts = &contexts;
             let cancel = &cancel;
+            let hasher = hasher.clone();
             s.spawn(move || {
                 let mut open: Option<OpenPart> = None;
                 loop {
@@ -291,7 +321,7 @@ pub(crate) fn run(
                             let stored = match out.batch {
                                 None => None,
                                 Some(batch) => {
-                                    let keys = Keys::of(&batch);
+                                    let keys = Keys::of(&batch, &hasher);
                                     match store_batch(store, &mut open, batch) {
                                         Ok(loc) => Some((loc, keys)),
                                         Err(e) => {

@@ -127,21 +127,35 @@ enum OpKey {
 }
 
 fn op_key(k: &str) -> OpKey {
-    match k.len() {
-        2 if key_is(k, "id") => OpKey::Id,
-        _ if key_is(k, "status") => OpKey::Status,
-        _ if key_is(k, "operationtype") => OpKey::OperationType,
-        _ if key_is(k, "createddatetime") => OpKey::Created,
-        _ if key_is(k, "starteddatetime") => OpKey::Started,
-        _ if key_is(k, "completeddatetime") => OpKey::Completed,
-        _ if key_is(k, "lastactiondatetime") => OpKey::LastAction,
-        _ if key_is(k, "error") => OpKey::Error,
-        _ if key_is(k, "createdby") => OpKey::CreatedBy,
-        _ if key_is(k, "lastactionby") => OpKey::LastActionBy,
-        _ if key_is(k, "deviceid") || key_is(k, "teamworkdeviceid") => OpKey::DeviceId,
-        _ if key_is(k, "@odata.context") => OpKey::Context,
-        _ if key_is(k, "@odata.nextlink") => OpKey::NextLink,
-        _ if key_is(k, "value") || key_is(k, "responses") => OpKey::Envelope,
+    // Fold case and drop `_` into a small buffer, then one match: this runs
+    // for every property of every record.
+    let mut buf = [0u8; 24];
+    let mut n = 0;
+    for &c in k.as_bytes() {
+        if c == b'_' {
+            continue;
+        }
+        if n == buf.len() {
+            return OpKey::Other;
+        }
+        buf[n] = c.to_ascii_lowercase();
+        n += 1;
+    }
+    match &buf[..n] {
+        b"id" => OpKey::Id,
+        b"status" => OpKey::Status,
+        b"operationtype" => OpKey::OperationType,
+        b"createddatetime" => OpKey::Created,
+        b"starteddatetime" => OpKey::Started,
+        b"completeddatetime" => OpKey::Completed,
+        b"lastactiondatetime" => OpKey::LastAction,
+        b"error" => OpKey::Error,
+        b"createdby" => OpKey::CreatedBy,
+        b"lastactionby" => OpKey::LastActionBy,
+        b"deviceid" | b"teamworkdeviceid" => OpKey::DeviceId,
+        b"@odata.context" => OpKey::Context,
+        b"@odata.nextlink" => OpKey::NextLink,
+        b"value" | b"responses" => OpKey::Envelope,
         _ => OpKey::Other,
     }
 }

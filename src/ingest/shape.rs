@@ -73,6 +73,13 @@ pub enum WorkKind {
     Lines { data: Vec<u8>, first_line: u64 },
     /// A whole JSON document.
     Document { data: Vec<u8> },
+    /// An NDJSON line over the record size limit, skipped while reading:
+    /// its first bytes and its length.
+    Oversize {
+        line: u64,
+        head: Vec<u8>,
+        bytes: u64,
+    },
 }
 
 /// Per-file facts every record of the file shares.
@@ -82,6 +89,8 @@ pub struct FileContext {
     pub name: String,
     /// Device id from the path (`device_id=<id>/`, `devices/<id>.json`).
     pub path_device: Option<String>,
+    /// Records longer than this are rejected unread.
+    pub max_record_bytes: usize,
 }
 
 /// The result of decoding one unit of work.
@@ -113,6 +122,14 @@ impl Sink<'_> {
 
     /// Decodes one record; `envelope_ok` lets an NDJSON line be a whole page.
     fn record(&mut self, raw: &[u8], location: Location, hint: Option<&str>, envelope_ok: bool) {
+        if raw.len() > self.ctx.max_record_bytes {
+            let reason = format!(
+                "record is {} bytes, over the limit of {} (--max-record-bytes)",
+                raw.len(),
+                self.ctx.max_record_bytes
+            );
+            return self.reject(location, reason, &raw[..4096.min(raw.len())]);
+        }
         match record::parse(raw) {
             Err(e) => self.reject(location, format!("malformed JSON: {e}"), raw),
             Ok(Decoded::NotObject(found)) => {
@@ -433,11 +450,23 @@ pub fn decode_work(
         builder: OperationsBuilder::with_capacity(match work {
             WorkKind::Lines { data, .. } => data.len() / 700 + 1,
             WorkKind::Document { data } => data.len() / 700 + 1,
+            WorkKind::Oversize { .. } => 0,
         }),
         out: DecodeOutput::default(),
     };
     match work {
         WorkKind::Lines { data, first_line } => sink.lines(data, *first_line),
+        WorkKind::Oversize { line, head, bytes } => {
+            let reason = format!(
+                "record is {bytes} bytes, over the limit of {} (--max-record-bytes)",
+                ctx.max_record_bytes
+            );
+            let loc = Location {
+                line: Some(*line),
+                ..Location::default()
+            };
+            sink.reject(loc, reason, head);
+        }
         WorkKind::Document { data } => {
             let hint = ctx.path_device.clone();
             if let Err(e) = sink.document(data, Location::default(), hint.as_deref()) {

@@ -21,6 +21,13 @@ pub const DEFAULT_BLOCK: usize = 2 << 20;
 pub struct Limits {
     /// A JSON document (anything but NDJSON) is read whole: at most this many bytes.
     pub max_document_bytes: u64,
+    /// One record (an NDJSON line, an element of a page): longer ones are rejected.
+    pub max_record_bytes: usize,
+    /// Bytes one compressed file may expand to.
+    pub max_decompressed_bytes: u64,
+    /// Expansion a compressed file may reach (output / input) past its first
+    /// 16 MiB: JSON compresses 10–30×, a decompression bomb 1000× and more.
+    pub max_compression_ratio: u64,
     /// Bytes of NDJSON per unit of work.
     pub block_bytes: usize,
 }
@@ -29,20 +36,80 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_document_bytes: 1 << 30,
+            max_record_bytes: 16 << 20,
+            max_decompressed_bytes: 256 << 30,
+            max_compression_ratio: 500,
             block_bytes: DEFAULT_BLOCK,
         }
     }
 }
 
-fn open(file: &InputFile) -> io::Result<Box<dyn Read + Send>> {
+/// Counts the compressed bytes read, for the expansion limit.
+struct Counted<R> {
+    inner: R,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Stops a decompressing reader that expands past the limits.
+struct BombGuard<R> {
+    inner: R,
+    compressed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    out: u64,
+    limits: Limits,
+}
+
+impl<R: Read> Read for BombGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out += n as u64;
+        let input = self
+            .compressed
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .max(1);
+        if self.out > self.limits.max_decompressed_bytes {
+            return Err(io::Error::other(format!(
+                "it expands to more than {} bytes (limit --max-decompressed-bytes): not ingested",
+                self.limits.max_decompressed_bytes
+            )));
+        }
+        if self.out > 16 << 20 && self.out / input > self.limits.max_compression_ratio {
+            return Err(io::Error::other(format!(
+                "it expands more than {}-fold, like a decompression bomb: not ingested",
+                self.limits.max_compression_ratio
+            )));
+        }
+        Ok(n)
+    }
+}
+
+fn open(file: &InputFile, limits: &Limits) -> io::Result<Box<dyn Read + Send>> {
     let raw: Box<dyn Read + Send> = match &file.path {
         Some(p) => Box::new(File::open(p)?),
         None => Box::new(io::stdin()),
     };
-    let mut br = BufReader::with_capacity(1 << 16, raw);
+    let compressed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = Counted {
+        inner: raw,
+        read: compressed.clone(),
+    };
+    let mut br = BufReader::with_capacity(1 << 16, counted);
     let head = br.fill_buf()?;
     if head.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(MultiGzDecoder::new(br)))
+        Ok(Box::new(BombGuard {
+            inner: MultiGzDecoder::new(br),
+            compressed,
+            out: 0,
+            limits: *limits,
+        }))
     } else {
         Ok(Box::new(br))
     }
@@ -66,12 +133,16 @@ fn read_rest(r: &mut dyn Read, buf: &mut Vec<u8>, limits: &Limits) -> Result<(),
         .read_to_end(buf)
         .map_err(|e| read_error(&e))?;
     if buf.len() as u64 > limits.max_document_bytes {
-        return Err(format!(
-            "the JSON document is larger than {} bytes; split it, or export it as NDJSON",
-            limits.max_document_bytes
-        ));
+        return Err(too_big(limits));
     }
     Ok(())
+}
+
+fn too_big(limits: &Limits) -> String {
+    format!(
+        "the JSON document is larger than {} bytes (--max-document-bytes); split it, or export it as NDJSON",
+        limits.max_document_bytes
+    )
 }
 
 fn read_error(e: &io::Error) -> String {
@@ -82,6 +153,7 @@ fn read_error(e: &io::Error) -> String {
         io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
             format!("cannot be decompressed ({e}); the file is damaged")
         }
+        io::ErrorKind::Other => e.to_string(),
         _ => format!("cannot be read: {e}"),
     }
 }
@@ -116,7 +188,7 @@ pub fn split(
     limits: &Limits,
     emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), String>,
 ) -> Result<(), String> {
-    let mut r = open(file).map_err(|e| read_error(&e))?;
+    let mut r = open(file, limits).map_err(|e| read_error(&e))?;
     let block = limits.block_bytes.max(1024);
     let mut buf = Vec::with_capacity(block + (block >> 2));
     let more = fill(&mut *r, &mut buf, block).map_err(|e| read_error(&e))?;
@@ -140,7 +212,7 @@ pub fn split(
         } else {
             return Ok(()); // empty file: zero records
         }
-        return ndjson(&mut *r, buf, block, emit);
+        return ndjson(&mut *r, buf, block, limits, emit);
     };
     // NDJSON when the first line is a complete value, except a one-line
     // array, which is a JSON array document.
@@ -151,10 +223,13 @@ pub fn split(
                 .nth(1)
                 .is_some_and(|rest| rest.iter().any(|b| !b.is_ascii_whitespace())));
     if ndjson_mode {
-        return ndjson(&mut *r, buf, block, emit);
+        return ndjson(&mut *r, buf, block, limits, emit);
     }
     if more {
         read_rest(&mut *r, &mut buf, limits)?;
+    }
+    if buf.len() as u64 > limits.max_document_bytes {
+        return Err(too_big(limits));
     }
     let n = buf.len() as u64;
     emit(WorkKind::Document { data: buf }, n)
@@ -164,6 +239,7 @@ fn ndjson(
     r: &mut dyn Read,
     mut buf: Vec<u8>,
     block: usize,
+    limits: &Limits,
     emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), String>,
 ) -> Result<(), String> {
     let mut first_line = 1u64;
@@ -204,7 +280,40 @@ fn ndjson(
                 buf.extend_from_slice(&rest);
             }
             None => {
-                // One line longer than a block: keep reading until it ends.
+                // One line longer than a block: keep reading until it ends,
+                // or skip it as one rejected record once over the limit.
+                if buf.len() > limits.max_record_bytes {
+                    let head = buf[..buf.len().min(4096)].to_vec();
+                    let mut bytes = buf.len() as u64;
+                    buf.clear();
+                    loop {
+                        let more = fill(r, &mut buf, block).map_err(|e| read_error(&e))?;
+                        match memchr::memchr(b'\n', &buf) {
+                            Some(pos) => {
+                                bytes += pos as u64;
+                                buf.drain(..=pos);
+                                break;
+                            }
+                            None => {
+                                bytes += buf.len() as u64;
+                                buf.clear();
+                                if !more {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    emit(
+                        WorkKind::Oversize {
+                            line: first_line,
+                            head,
+                            bytes,
+                        },
+                        bytes,
+                    )?;
+                    first_line += 1;
+                    continue;
+                }
                 let more = fill(r, &mut buf, block).map_err(|e| read_error(&e))?;
                 if !more {
                     let n = buf.len() as u64;
