@@ -869,3 +869,19 @@ fn exports_for_interop() {
         assert_ok(&export(&fixtures(), format, &dir.join(name)));
     }
 }
+
+#[test]
+fn a_query_may_start_with_a_comment_in_any_argument_order() {
+    let data = fixtures();
+    let data = data.to_str().unwrap();
+    let q = "-- how many\nSELECT count(*) AS n FROM operations";
+    for args in [
+        vec!["sql", q, "--data", data, "--format", "csv"],
+        vec!["sql", "--data", data, "--format", "csv", q],
+        vec!["sql", "--format", "csv", "--data", data, "--", q],
+    ] {
+        let o = fleetops(&args);
+        assert_ok(&o);
+        assert_eq!(stdout(&o), "n\n5\n", "{args:?}");
+    }
+}

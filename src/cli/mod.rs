@@ -115,7 +115,9 @@ pub struct DataArgs {
 
 #[derive(Debug, Args)]
 pub struct SqlArgs {
-    /// The query; without it, an interactive shell.
+    /// The query; without it, an interactive shell. It may start with a
+    /// `--` comment.
+    #[arg(allow_hyphen_values = true)]
     pub query: Option<String>,
     #[command(flatten)]
     pub data: DataArgs,
