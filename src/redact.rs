@@ -658,16 +658,22 @@ pub fn redact_context(ctx: &SessionContext, redactor: &Redactor) -> Result<()> {
         signature: Signature::any(1, Volatility::Immutable),
     });
     wrap_table(ctx, TABLE_NAME, |f| {
-        is_identity_set(f.name())
-            .then(|| identity.call(vec![col(datafusion::common::Column::new_unqualified(f.name()))]))
+        is_identity_set(f.name()).then(|| {
+            identity.call(vec![col(datafusion::common::Column::new_unqualified(
+                f.name(),
+            ))])
+        })
     })?;
     let record = ScalarUDF::from(RedactRecordText {
         redactor: redactor.clone(),
         signature: Signature::any(1, Volatility::Immutable),
     });
     wrap_table(ctx, crate::session::REJECTS_TABLE, |f| {
-        (f.name() == "record")
-            .then(|| record.call(vec![col(datafusion::common::Column::new_unqualified(f.name()))]))
+        (f.name() == "record").then(|| {
+            record.call(vec![col(datafusion::common::Column::new_unqualified(
+                f.name(),
+            ))])
+        })
     })?;
     Ok(())
 }

@@ -653,3 +653,57 @@ fn hostile_input_never_panics() {
     assert!(m.report.failures[1].message.contains("cut off"));
     assert!(m.report.failures[2].message.contains("cut off"));
 }
+
+#[test]
+fn redacted_ingest_writes_no_names_or_ids() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "page.json", GRAPH_PAGE.as_bytes());
+    let bad = write(
+        d.path(),
+        "bad.ndjson",
+        br#"{"createdBy":{"user":{"id":"2fe16a4b-16a4-2fe1-4b6a-e12f4b6ae12f","displayName":"Amy Jones"}}}"#,
+    );
+    let key = b"a secret key of 32 bytes........";
+    let opts = Options {
+        redactor: Some(std::sync::Arc::new(
+            fleetops::redact::Redactor::from_key(key).unwrap(),
+        )),
+        ..Options::default()
+    };
+    let out = d.path().join("ds");
+    let r = ingest::ingest_dataset(&[p.clone(), bad.clone()], &out, &opts).unwrap();
+    assert_eq!(r.counts, counts(2, 2, 1, 0, 1, 1));
+    let rows = read_dataset(&out);
+    let row = &rows["5d1f0a5c-0a5c-5d1f-5c0a-1f5d5c0a1f5d"];
+    let (id, name) = row.created_by_user.clone().unwrap();
+    assert!(id.unwrap().starts_with("user-"));
+    assert!(name.unwrap().starts_with("User "));
+    assert_eq!(row.device.as_deref(), Some(DEV), "device ids are not people");
+    // Nothing written anywhere holds the name or the user id.
+    for e in walk(&out) {
+        let bytes = std::fs::read(&e).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("Amy Jones"), "{}", e.display());
+        assert!(!text.contains("2fe16a4b-16a4"), "{}", e.display());
+    }
+    // The same key gives the same pseudonyms in another run.
+    let again = d.path().join("again");
+    ingest::ingest_dataset(&[p, bad], &again, &opts).unwrap();
+    assert_eq!(
+        read_dataset(&again)["5d1f0a5c-0a5c-5d1f-5c0a-1f5d5c0a1f5d"].created_by_user,
+        row.created_by_user
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

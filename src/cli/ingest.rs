@@ -7,20 +7,13 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::IngestArgs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ingest::{self, Options, Progress};
 
 pub fn run(a: IngestArgs) -> Result<ExitCode> {
-    if let Some(_redactor) = a.redact.redactor()? {
-        // The ingest pipeline has no place for a redactor yet: refuse rather
-        // than write names and ids the user asked to have replaced.
-        return Err(Error::Usage(
-            "ingest --redact is not available yet; ingest without it and use --redact on \
-             sql, run and report"
-                .into(),
-        ));
-    }
+    let redactor = a.redact.redactor()?.map(Arc::new);
     let mut opts = Options {
+        redactor,
         keep_going: a.keep_going,
         threads: a.threads,
         wait_for_lock: a.wait,

@@ -41,6 +41,8 @@ pub struct Options {
     pub progress: Option<ProgressFn>,
     /// Wait for another ingest into the same dataset instead of failing.
     pub wait_for_lock: bool,
+    /// Pseudonymise identities (and reject texts) before anything is written.
+    pub redactor: Option<Arc<crate::redact::Redactor>>,
 }
 
 impl std::fmt::Debug for Options {
@@ -50,6 +52,7 @@ impl std::fmt::Debug for Options {
             .field("threads", &self.threads)
             .field("limits", &self.limits)
             .field("wait_for_lock", &self.wait_for_lock)
+            .field("redact", &self.redactor.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -321,6 +324,17 @@ pub(crate) fn run(
                             let stored = match out.batch {
                                 None => None,
                                 Some(batch) => {
+                                    let batch = match &opts.redactor {
+                                        None => batch,
+                                        Some(r) => match r.redact_operations(&batch) {
+                                            Ok(b) => b,
+                                            Err(e) => {
+                                                let _ = res_tx.send(Msg::Fatal(e.into()));
+                                                cancel.store(true, Ordering::Relaxed);
+                                                continue;
+                                            }
+                                        },
+                                    };
                                     let keys = Keys::of(&batch, &hasher);
                                     match store_batch(store, &mut open, batch) {
                                         Ok(loc) => Some((loc, keys)),
@@ -430,7 +444,10 @@ pub(crate) fn run(
                     if let Some((loc, keys)) = &done.stored {
                         index.merge(keys, loc.part, loc.row, true, |_m: Merge| {});
                     }
-                    for reject in done.rejects {
+                    for mut reject in done.rejects {
+                        if let Some(r) = &opts.redactor {
+                            reject.record = r.redact_record_text(&reject.record);
+                        }
                         if let Err(e) = on_reject(FileReject {
                             file: name.clone(),
                             reject,
