@@ -678,7 +678,11 @@ fn redacted_ingest_writes_no_names_or_ids() {
     let (id, name) = row.created_by_user.clone().unwrap();
     assert!(id.unwrap().starts_with("user-"));
     assert!(name.unwrap().starts_with("User "));
-    assert_eq!(row.device.as_deref(), Some(DEV), "device ids are not people");
+    assert_eq!(
+        row.device.as_deref(),
+        Some(DEV),
+        "device ids are not people"
+    );
     // Nothing written anywhere holds the name or the user id.
     for e in walk(&out) {
         let bytes = std::fs::read(&e).unwrap();
