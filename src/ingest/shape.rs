@@ -189,6 +189,7 @@ impl Sink<'_> {
             hint.map(Cow::Borrowed),
             &mut groups,
             &mut self.out.notes,
+            0,
         )?;
         for g in groups {
             for (raw, loc) in g.items {
@@ -286,12 +287,17 @@ fn device_from_request_id(id: &str) -> Option<Cow<'_, str>> {
     Some(Cow::Borrowed(id))
 }
 
+/// `$batch` bodies are expanded this many levels deep at most (Graph never
+/// nests a `$batch` in a response body; hostile input could, thousands deep).
+const MAX_BATCH_DEPTH: usize = 2;
+
 fn expand<'a>(
     data: &'a [u8],
     base: Location,
     hint: Option<Cow<'a, str>>,
     groups: &mut Vec<Group<'a>>,
     notes: &mut Vec<String>,
+    depth: usize,
 ) -> Result<(), serde_json::Error> {
     match parse_top(data)? {
         Top::Array(items) => {
@@ -359,6 +365,10 @@ fn expand<'a>(
                 }
             }
             if let Some(responses) = get(&obj, "responses").filter(|_| !has_id) {
+                if depth >= MAX_BATCH_DEPTH {
+                    notes.push("a $batch response nested in another's body, skipped".into());
+                    return Ok(());
+                }
                 let responses: Vec<&'a RawValue> = serde_json::from_str(responses.get())?;
                 // Request URLs, when the export kept the requests beside the responses.
                 let mut urls: Vec<(String, String)> = Vec::new();
@@ -405,7 +415,7 @@ fn expand<'a>(
                         .or_else(|| hint.clone());
                     match get(&r, "body") {
                         Some(body) if body.get().starts_with('{') => {
-                            expand(body.get().as_bytes(), loc, h, groups, notes)?;
+                            expand(body.get().as_bytes(), loc, h, groups, notes, depth + 1)?;
                         }
                         _ => notes.push(format!("response {i}: no body, skipped")),
                     }

@@ -32,7 +32,7 @@ pub fn parse(text: &str) -> Result<Parsed, Invalid> {
         return Ok(Parsed::Unset);
     }
     if b[0] == b'/' || b[0] == b'\\' {
-        return parse_ms_date(b).map(Parsed::Repaired);
+        return parse_ms_date(b).and_then(in_range).map(Parsed::Repaired);
     }
     let mut repaired = false;
     // Date: YYYY-MM-DD
@@ -116,7 +116,7 @@ pub fn parse(text: &str) -> Result<Parsed, Invalid> {
     }
     let days = days_from_civil(year, month, day);
     let secs = days * 86_400 + (hour * 3600 + minute * 60 + second) as i64 - offset_seconds;
-    let value = secs * 1_000_000 + micros;
+    let value = in_range(secs * 1_000_000 + micros)?;
     Ok(if repaired {
         Parsed::Repaired(value)
     } else {
@@ -141,6 +141,21 @@ fn parse_ms_date(b: &[u8]) -> Result<i64, Invalid> {
         .unwrap_or(inner.len());
     let ms: i64 = inner[..end].parse().map_err(|_| Invalid)?;
     ms.checked_mul(1000).ok_or(Invalid)
+}
+
+/// 0001-01-01T00:00:00Z, in microseconds.
+const MIN_MICROS: i64 = -62_135_596_800_000_000;
+/// 9999-12-31T23:59:59.999999Z, in microseconds.
+const MAX_MICROS: i64 = 253_402_300_799_999_999;
+
+/// Years 1 to 9999 only: what Graph can write, and what every reader and
+/// formatter downstream (Arrow, chrono, pandas) can show.
+fn in_range(micros: i64) -> Result<i64, Invalid> {
+    if (MIN_MICROS..=MAX_MICROS).contains(&micros) {
+        Ok(micros)
+    } else {
+        Err(Invalid)
+    }
 }
 
 fn digits(b: &[u8]) -> Result<u32, Invalid> {
