@@ -60,7 +60,7 @@ fn json(r: &Rec) -> String {
         Rec::BadTime(id) => {
             format!(r#"{{"id":"op{id}","createdDateTime":"2026-02-30T00:00:00Z"}}"#)
         }
-        Rec::NotObject => "[1,2,3]".into(),
+        Rec::NotObject => "42".into(),
         Rec::Malformed => r#"{"id": "x", oops"#.into(),
     }
 }

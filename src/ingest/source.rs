@@ -214,14 +214,14 @@ pub fn split(
         }
         return ndjson(&mut *r, buf, block, limits, emit);
     };
-    // NDJSON when the first line is a complete value, except a one-line
-    // array, which is a JSON array document.
-    let ndjson_mode = first_line_complete(&buf[start..]) == Some(true)
-        && (buf[start] != b'['
-            || buf[start..]
-                .splitn(2, |&b| b == b'\n')
-                .nth(1)
-                .is_some_and(|rest| rest.iter().any(|b| !b.is_ascii_whitespace())));
+    // NDJSON when more lines follow a first line that is a complete value. A
+    // file of one line is a document (a page, an array, one object): read
+    // it as one, without parsing it twice to find out.
+    let more_lines = buf[start..]
+        .splitn(2, |&b| b == b'\n')
+        .nth(1)
+        .is_some_and(|rest| rest.iter().any(|b| !b.is_ascii_whitespace()));
+    let ndjson_mode = more_lines && first_line_complete(&buf[start..]) == Some(true);
     if ndjson_mode {
         return ndjson(&mut *r, buf, block, limits, emit);
     }
