@@ -262,6 +262,41 @@ fn table_format_of_no_rows_shows_the_header() {
     );
 }
 
+/// `--data` takes one path per flag, so the query may come after it, and
+/// several `--data` read together.
+#[test]
+fn query_may_follow_data_and_data_repeats() {
+    let f = fixtures();
+    let dir = f.to_str().unwrap();
+    let o = fleetops(&[
+        "sql",
+        "--data",
+        dir,
+        "SELECT count(*) AS n FROM operations",
+        "--format",
+        "csv",
+    ]);
+    assert_ok(&o);
+    let one: i64 = stdout(&o).lines().nth(1).unwrap().parse().unwrap();
+    assert!(one > 0);
+    let o = fleetops(&[
+        "sql",
+        "--data",
+        dir,
+        "--data",
+        dir,
+        "SELECT count(*) AS n FROM operations",
+        "--format",
+        "csv",
+    ]);
+    assert_ok(&o);
+    assert_eq!(
+        stdout(&o),
+        format!("n\n{one}\n"),
+        "the same files twice dedup"
+    );
+}
+
 #[test]
 fn csv_flattens_structs_and_writes_utc_timestamps() {
     let o = sql(QUERY, "csv");

@@ -232,21 +232,41 @@ proptest! {
         }
         prop_assert_eq!(total.records, records);
         prop_assert_eq!(total.rejected, rejected);
-        let mut disk = BTreeMap::new();
-        for p in ingest::Dataset::new(&out).parts().unwrap() {
-            ingest::dataset::read_part(&p, |b| {
-                let ids = b.column(idx::ID).as_string::<i32>();
-                let st = b.column(idx::STATUS).as_string::<i32>();
-                let dev = b.column(idx::DEVICE_ID).as_string::<i32>();
-                for i in 0..b.num_rows() {
-                    disk.insert(ids.value(i).to_string(), (
+        let disk = read_table(&out);
+        prop_assert_eq!(&disk, &expected);
+
+        // Everything again: nothing changes, no file is rewritten.
+        if !expected.is_empty() {
+            let parts = ingest::Dataset::new(&out).parts().unwrap();
+            let again = ingest::ingest_dataset(&paths, &out, &Options::default()).unwrap();
+            prop_assert_eq!(again.counts.rows, 0);
+            prop_assert_eq!(again.counts.duplicates, records - rejected);
+            prop_assert_eq!(ingest::Dataset::new(&out).parts().unwrap(), parts);
+            prop_assert_eq!(&read_table(&out), &expected);
+        }
+    }
+}
+
+/// `id -> (status, device_id)` of a dataset on disk.
+fn read_table(out: &std::path::Path) -> Table {
+    let mut disk = BTreeMap::new();
+    for p in ingest::Dataset::new(out).parts().unwrap() {
+        ingest::dataset::read_part(&p, |b| {
+            let ids = b.column(idx::ID).as_string::<i32>();
+            let st = b.column(idx::STATUS).as_string::<i32>();
+            let dev = b.column(idx::DEVICE_ID).as_string::<i32>();
+            for i in 0..b.num_rows() {
+                disk.insert(
+                    ids.value(i).to_string(),
+                    (
                         st.value(i).to_string(),
                         (!dev.is_null(i)).then(|| dev.value(i).to_string()),
-                    ));
-                }
-                Ok(())
-            }).unwrap();
-        }
-        prop_assert_eq!(&disk, &expected);
+                    ),
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
     }
+    disk
 }

@@ -77,6 +77,24 @@ fn rows_of(batches: &[RecordBatch]) -> BTreeMap<String, Row> {
     out
 }
 
+/// `ingested_at` per id: which run wrote each row.
+fn ingested_at(dir: &Path) -> BTreeMap<String, Option<i64>> {
+    let mut out = BTreeMap::new();
+    for p in dataset::Dataset::new(dir).parts().unwrap() {
+        dataset::read_part(&p, |b| {
+            for i in 0..b.num_rows() {
+                out.insert(
+                    s(b.column(idx::ID), i).unwrap(),
+                    t(b.column(idx::INGESTED_AT), i),
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    out
+}
+
 fn read_dataset(dir: &Path) -> BTreeMap<String, Row> {
     let mut batches = Vec::new();
     for p in dataset::Dataset::new(dir).parts().unwrap() {
@@ -536,10 +554,12 @@ fn ingesting_twice_changes_nothing() {
     let first = ingest::ingest_dataset(&[p.clone(), q.clone()], &out, &Options::default()).unwrap();
     assert_eq!(first.counts, counts(2, 4, 2, 1, 1, 1));
     let before = read_dataset(&out);
+    let ingested_at_before = ingested_at(&out);
     let parts_before = dataset::Dataset::new(&out).parts().unwrap();
     let second: IngestReport = ingest::ingest_dataset(&[p, q], &out, &Options::default()).unwrap();
     assert_eq!(second.counts, counts(2, 4, 0, 3, 1, 1));
     assert_eq!(read_dataset(&out), before, "lineage included");
+    assert_eq!(ingested_at(&out), ingested_at_before, "no row rewritten");
     assert_eq!(
         dataset::Dataset::new(&out).parts().unwrap(),
         parts_before,
@@ -552,6 +572,70 @@ fn ingesting_twice_changes_nothing() {
     assert_eq!(rejects.len(), 2);
     assert_eq!(rejects[0].reject.location.line, Some(3));
     assert_eq!(rejects[0].reject.reason, "missing id");
+}
+
+/// Tied records (same id and time, different content) fold "read last wins";
+/// re-reading them over the stored winner passes through the other one first,
+/// and must still end on the stored row, not a copy of it.
+#[test]
+fn ingesting_tied_records_twice_keeps_the_stored_winner() {
+    let d = tempfile::tempdir().unwrap();
+    let a = write(
+        d.path(),
+        "a.ndjson",
+        b"{\"id\":\"t\",\"status\":\"successful\",\"lastActionDateTime\":\"2026-11-26T15:17:41Z\"}\n",
+    );
+    let b = write(
+        d.path(),
+        "b.ndjson",
+        b"{\"id\":\"t\",\"status\":\"succeeded\",\"lastActionDateTime\":\"2026-11-26T16:17:41+01:00\",\"deviceId\":\"dev\"}\n",
+    );
+    let out = d.path().join("ds");
+    let first = ingest::ingest_dataset(&[a.clone(), b.clone()], &out, &Options::default()).unwrap();
+    assert_eq!(first.counts, counts(2, 2, 1, 1, 0, 0));
+    let before = read_dataset(&out);
+    let written = ingested_at(&out);
+    assert_eq!(
+        before["t"].status_raw.as_deref(),
+        Some("succeeded"),
+        "read last wins"
+    );
+    let parts_before = dataset::Dataset::new(&out).parts().unwrap();
+    let second =
+        ingest::ingest_dataset(&[a.clone(), b.clone()], &out, &Options::default()).unwrap();
+    assert_eq!(second.counts, counts(2, 2, 0, 2, 0, 0));
+    assert_eq!(read_dataset(&out), before);
+    assert_eq!(ingested_at(&out), written, "no row rewritten");
+    assert_eq!(dataset::Dataset::new(&out).parts().unwrap(), parts_before);
+    // Only `a` again: the tie is read last now, so it replaces the row.
+    let third = ingest::ingest_dataset(&[a], &out, &Options::default()).unwrap();
+    assert_eq!(third.counts, counts(1, 1, 1, 0, 0, 0));
+    let after = read_dataset(&out);
+    assert_eq!(after["t"].status_raw.as_deref(), Some("successful"));
+    assert_eq!(
+        after["t"].device.as_deref(),
+        Some("dev"),
+        "known device kept"
+    );
+}
+
+/// The shipped exports hold such ties (one operation exported twice with
+/// Graph's two spellings of a successful status).
+#[test]
+fn ingesting_sample_data_twice_changes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("ds");
+    let input = [Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data")];
+    let first = ingest::ingest_dataset(&input, &out, &Options::default()).unwrap();
+    assert_eq!(first.counts, counts(18, 537, 435, 96, 6, 3));
+    let before = read_dataset(&out);
+    let written = ingested_at(&out);
+    let parts_before = dataset::Dataset::new(&out).parts().unwrap();
+    let second = ingest::ingest_dataset(&input, &out, &Options::default()).unwrap();
+    assert_eq!(second.counts, counts(18, 537, 0, 531, 6, 3));
+    assert_eq!(read_dataset(&out), before);
+    assert_eq!(ingested_at(&out), written, "no row rewritten");
+    assert_eq!(dataset::Dataset::new(&out).parts().unwrap(), parts_before);
 }
 
 #[test]

@@ -108,8 +108,10 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct DataArgs {
-    /// A dataset written by `ingest`, or export files/folders (ingested in memory).
-    #[arg(long, required = true, num_args = 1..)]
+    /// A dataset written by `ingest`, or export files/folders (ingested in
+    /// memory). Repeat it for more paths (`--data a --data b`), so a query may
+    /// follow it.
+    #[arg(long, required = true)]
     pub data: Vec<PathBuf>,
 }
 

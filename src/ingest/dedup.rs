@@ -142,6 +142,10 @@ pub struct Index {
     entries: Map<u128, Entry>,
     devices: Vec<Box<str>>,
     device_ids: Map<u128, u32>,
+    /// Rows of the existing dataset that a record of this run replaced, as
+    /// they were: [`Index::finish`] keeps them when the final winner is the
+    /// same operation, so re-reading files already ingested changes nothing.
+    displaced: Map<u128, Entry>,
 }
 
 /// What merging one record did.
@@ -233,6 +237,9 @@ impl Index {
                         || (last == e.last
                             && (hash != e.hash || (device != NO_DEVICE && device != e.device)));
                     if wins {
+                        if !e.new {
+                            self.displaced.entry(id).or_insert(*e);
+                        }
                         e.last = last;
                         e.hash = hash;
                         e.loc = loc;
@@ -249,6 +256,23 @@ impl Index {
                         on(Merge::Collapsed);
                     }
                 }
+            }
+        }
+    }
+
+    /// Ends a run: where the record that finally won equals the stored row
+    /// it replaced (same time, content and device id), the stored row stays.
+    ///
+    /// Folding in read order can pass through other tied records first
+    /// (`A, B` stored as `B`; re-reading gives `B, A, B`), so this cannot be
+    /// decided record by record.
+    pub fn finish(&mut self) {
+        for (id, old) in self.displaced.drain() {
+            let Some(e) = self.entries.get_mut(&id) else {
+                continue;
+            };
+            if e.new && e.last == old.last && e.hash == old.hash && e.device == old.device {
+                *e = old;
             }
         }
     }

@@ -459,6 +459,7 @@ pub(crate) fn run(
                 }
             }
         }
+        index.finish();
         let new_winners = index.new_winners();
         counts.rows = new_winners;
         counts.duplicates = valid_new - new_winners;
