@@ -207,9 +207,20 @@ impl OperationsBuilder {
         self.last_action_by.append(row.last_action_by);
     }
 
-    /// Finishes the batch; every row gets the same lineage.
-    pub fn finish(&mut self, source_file: &str, ingested_at: i64) -> RecordBatch {
+    /// Finishes the batch. `lineage` names the source file of each run of
+    /// rows, in order, and covers every row.
+    pub fn finish(&mut self, lineage: &[(&str, usize)], ingested_at: i64) -> RecordBatch {
         let n = std::mem::take(&mut self.len);
+        debug_assert_eq!(lineage.iter().map(|l| l.1).sum::<usize>(), n);
+        let mut source_file = StringBuilder::with_capacity(
+            n,
+            lineage.iter().map(|(name, rows)| name.len() * rows).sum(),
+        );
+        for (name, rows) in lineage {
+            for _ in 0..*rows {
+                source_file.append_value(name);
+            }
+        }
         let ts = |b: &mut TimestampMicrosecondBuilder| -> ArrayRef {
             Arc::new(b.finish().with_timezone(schema::UTC))
         };
@@ -234,10 +245,7 @@ impl OperationsBuilder {
             error,
             self.created_by.finish(),
             self.last_action_by.finish(),
-            Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-                source_file,
-                n,
-            ))),
+            Arc::new(source_file.finish()),
             Arc::new(
                 TimestampMicrosecondArray::from_value(ingested_at, n).with_timezone(schema::UTC),
             ),

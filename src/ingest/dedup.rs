@@ -110,6 +110,17 @@ pub fn content_hashes(batch: &RecordBatch) -> Vec<u64> {
 }
 
 impl Keys {
+    /// The keys of rows `range`.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Keys {
+        Keys {
+            ids: self.ids[range.clone()].to_vec(),
+            last: self.last[range.clone()].to_vec(),
+            devices: self.devices.slice(range.start, range.len()),
+            device_hashes: self.device_hashes[range.clone()].to_vec(),
+            hashes: self.hashes[range].to_vec(),
+        }
+    }
+
     pub fn of(batch: &RecordBatch, hasher: &IdHasher) -> Keys {
         let last = batch
             .column(idx::LAST_ACTION)

@@ -198,17 +198,73 @@ struct Done {
 
 enum Msg {
     Bytes(u64),
-    Work {
-        file: usize,
-        seq: u64,
-        result: std::result::Result<Box<Done>, String>,
-    },
-    FileEnd {
-        file: usize,
-        works: u64,
-        error: Option<String>,
-    },
+    /// Decoded units: `(file, seq, result)`.
+    Works(Vec<(usize, u64, std::result::Result<Box<Done>, String>)>),
+    /// Files the reader has finished: `(file, units sent, error)`.
+    FileEnds(Vec<(usize, u64, Option<String>)>),
     Fatal(Error),
+}
+
+/// Units of work decoded together into one batch: one NDJSON block, or many
+/// small whole files (a folder of Graph pages is thousands of 40 KB files).
+type Job = Vec<(usize, u64, WorkKind)>;
+
+/// Small documents are bundled until a bundle holds this many files.
+const MAX_BUNDLE_FILES: usize = 1024;
+
+/// The reader's side of the channels: bundles small documents and batches
+/// the messages about them, so a folder of small files costs few wake-ups.
+struct Feed<'a> {
+    work_tx: &'a std::sync::mpsc::SyncSender<Job>,
+    res_tx: &'a std::sync::mpsc::Sender<Msg>,
+    bundle: Job,
+    bundle_bytes: usize,
+    bundle_limit: usize,
+    ends: Vec<(usize, u64, Option<String>)>,
+    bytes: u64,
+}
+
+impl Feed<'_> {
+    fn send(&mut self, fi: usize, seq: u64, work: WorkKind, bytes: u64) -> Result<(), String> {
+        self.bytes += bytes;
+        match work {
+            WorkKind::Document { data } if data.len() < self.bundle_limit => {
+                self.bundle_bytes += data.len();
+                self.bundle.push((fi, seq, WorkKind::Document { data }));
+                if self.bundle_bytes >= self.bundle_limit || self.bundle.len() >= MAX_BUNDLE_FILES {
+                    self.flush()?;
+                }
+                Ok(())
+            }
+            work => {
+                self.flush()?;
+                self.work_tx
+                    .send(vec![(fi, seq, work)])
+                    .map_err(|_| "cancelled".to_string())
+            }
+        }
+    }
+
+    /// Sends the bundle and the messages held back.
+    fn flush(&mut self) -> Result<(), String> {
+        if self.bytes > 0 {
+            let _ = self
+                .res_tx
+                .send(Msg::Bytes(std::mem::take(&mut self.bytes)));
+        }
+        if !self.ends.is_empty() {
+            let _ = self
+                .res_tx
+                .send(Msg::FileEnds(std::mem::take(&mut self.ends)));
+        }
+        if !self.bundle.is_empty() {
+            self.bundle_bytes = 0;
+            self.work_tx
+                .send(std::mem::take(&mut self.bundle))
+                .map_err(|_| "cancelled".to_string())?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -266,7 +322,7 @@ pub(crate) fn run(
     let mut fatal: Option<Error> = None;
 
     std::thread::scope(|s| {
-        let (work_tx, work_rx) = sync_channel::<(usize, u64, WorkKind)>(threads * 2);
+        let (work_tx, work_rx) = sync_channel::<Job>(threads * 2);
         let work_rx = Arc::new(Mutex::new(work_rx));
         let (res_tx, res_rx) = channel::<Msg>();
 
@@ -276,6 +332,15 @@ pub(crate) fn run(
             let cancel = &cancel;
             let limits = opts.limits;
             s.spawn(move || {
+                let mut feed = Feed {
+                    work_tx: &work_tx,
+                    res_tx: &res_tx,
+                    bundle: Vec::new(),
+                    bundle_bytes: 0,
+                    bundle_limit: limits.block_bytes.max(1024),
+                    ends: Vec::new(),
+                    bytes: 0,
+                };
                 for (fi, f) in files.iter().enumerate() {
                     if cancel.load(Ordering::Relaxed) {
                         break;
@@ -285,19 +350,18 @@ pub(crate) fn run(
                         if cancel.load(Ordering::Relaxed) {
                             return Err("cancelled".into());
                         }
-                        let _ = res_tx.send(Msg::Bytes(bytes));
-                        work_tx
-                            .send((fi, seq, work))
-                            .map_err(|_| "cancelled".to_string())?;
+                        feed.send(fi, seq, work, bytes)?;
                         seq += 1;
                         Ok(())
                     });
-                    let _ = res_tx.send(Msg::FileEnd {
-                        file: fi,
-                        works: seq,
-                        error: r.err(),
-                    });
+                    feed.ends.push((fi, seq, r.err()));
+                    if feed.bundle.is_empty() || feed.ends.len() >= MAX_BUNDLE_FILES {
+                        // Nothing waits in a bundle: say so now, so the file
+                        // is merged without waiting for the next bundle.
+                        let _ = feed.flush();
+                    }
                 }
+                let _ = feed.flush();
                 drop(work_tx);
             });
         }
@@ -314,52 +378,70 @@ pub(crate) fn run(
                 let mut open: Option<OpenPart> = None;
                 loop {
                     let next = work_rx.lock().expect("no panics hold this lock").recv();
-                    let Ok((fi, seq, work)) = next else { break };
+                    let Ok(job) = next else { break };
                     if cancel.load(Ordering::Relaxed) {
                         continue;
                     }
-                    let result = match shape::decode_work(&work, &contexts[fi], ingested_at) {
-                        Err(msg) => Err(msg),
-                        Ok(out) => {
-                            let stored = match out.batch {
-                                None => None,
-                                Some(batch) => {
-                                    let batch = match &opts.redactor {
-                                        None => batch,
-                                        Some(r) => match r.redact_operations(&batch) {
-                                            Ok(b) => b,
-                                            Err(e) => {
-                                                let _ = res_tx.send(Msg::Fatal(e.into()));
-                                                cancel.store(true, Ordering::Relaxed);
-                                                continue;
-                                            }
-                                        },
-                                    };
-                                    let keys = Keys::of(&batch, &hasher);
-                                    match store_batch(store, &mut open, batch) {
-                                        Ok(loc) => Some((loc, keys)),
-                                        Err(e) => {
-                                            let _ = res_tx.send(Msg::Fatal(e));
-                                            cancel.store(true, Ordering::Relaxed);
-                                            continue;
-                                        }
+                    let out = shape::decode_units(
+                        job.iter().map(|(fi, _, work)| (work, &contexts[*fi])),
+                        ingested_at,
+                    );
+                    let stored = match out.batch {
+                        None => None,
+                        Some(batch) => {
+                            let batch = match &opts.redactor {
+                                None => batch,
+                                Some(r) => match r.redact_operations(&batch) {
+                                    Ok(b) => b,
+                                    Err(e) => {
+                                        let _ = res_tx.send(Msg::Fatal(e.into()));
+                                        cancel.store(true, Ordering::Relaxed);
+                                        continue;
                                     }
-                                }
+                                },
                             };
-                            Ok(Box::new(Done {
-                                stored,
-                                rejects: out.rejects,
-                                records: out.records,
-                                repaired: out.repaired,
-                                notes: out.notes,
-                            }))
+                            let keys = Keys::of(&batch, &hasher);
+                            match store_batch(store, &mut open, batch) {
+                                Ok(loc) => Some((loc, keys)),
+                                Err(e) => {
+                                    let _ = res_tx.send(Msg::Fatal(e));
+                                    cancel.store(true, Ordering::Relaxed);
+                                    continue;
+                                }
+                            }
                         }
                     };
-                    let _ = res_tx.send(Msg::Work {
-                        file: fi,
-                        seq,
-                        result,
-                    });
+                    let whole = out.units.len() == 1;
+                    let mut stored = stored;
+                    let results = job
+                        .iter()
+                        .zip(out.units)
+                        .map(|((fi, seq, _), (rows, result))| {
+                            let result = result.map(|o| {
+                                let mine = match &stored {
+                                    Some(_) if rows.is_empty() => None,
+                                    Some(_) if whole => stored.take(),
+                                    Some((loc, keys)) => Some((
+                                        RowLoc {
+                                            part: loc.part,
+                                            row: loc.row + rows.start as u32,
+                                        },
+                                        keys.slice(rows),
+                                    )),
+                                    None => None,
+                                };
+                                Box::new(Done {
+                                    stored: mine,
+                                    rejects: o.rejects,
+                                    records: o.records,
+                                    repaired: o.repaired,
+                                    notes: o.notes,
+                                })
+                            });
+                            (*fi, *seq, result)
+                        })
+                        .collect();
+                    let _ = res_tx.send(Msg::Works(results));
                 }
                 if let Err(e) = close(store, &mut open) {
                     let _ = res_tx.send(Msg::Fatal(e));
@@ -385,24 +467,28 @@ pub(crate) fn run(
                     fatal.get_or_insert(e);
                     continue;
                 }
-                Msg::Work { file, seq, result } => {
-                    let acc = pending.entry(file).or_default();
-                    match result {
-                        Ok(done) => {
-                            acc.done.insert(seq, done);
-                        }
-                        Err(msg) => {
-                            acc.error.get_or_insert(msg);
-                            acc.failed_works += 1;
+                Msg::Works(results) => {
+                    for (file, seq, result) in results {
+                        let acc = pending.entry(file).or_default();
+                        match result {
+                            Ok(done) => {
+                                acc.done.insert(seq, done);
+                            }
+                            Err(msg) => {
+                                acc.error.get_or_insert(msg);
+                                acc.failed_works += 1;
+                            }
                         }
                     }
                 }
-                Msg::FileEnd { file, works, error } => {
-                    let acc = pending.entry(file).or_default();
-                    if let Some(e) = error {
-                        acc.error.get_or_insert(e);
+                Msg::FileEnds(ends) => {
+                    for (file, works, error) in ends {
+                        let acc = pending.entry(file).or_default();
+                        if let Some(e) = error {
+                            acc.error.get_or_insert(e);
+                        }
+                        acc.expected = Some(works);
                     }
-                    acc.expected = Some(works);
                 }
             }
             if fatal.is_some() {

@@ -104,13 +104,13 @@ pub struct DecodeOutput {
     pub notes: Vec<String>,
 }
 
-struct Sink<'c> {
+struct Sink<'c, 'b> {
     ctx: &'c FileContext,
-    builder: OperationsBuilder,
+    builder: &'b mut OperationsBuilder,
     out: DecodeOutput,
 }
 
-impl Sink<'_> {
+impl Sink<'_, '_> {
     fn reject(&mut self, location: Location, reason: String, raw: &[u8]) {
         self.out.records += 1;
         self.out.rejects.push(Reject {
@@ -162,7 +162,11 @@ impl Sink<'_> {
 
     fn lines(&mut self, data: &[u8], first_line: u64) {
         let hint = self.ctx.path_device.clone();
-        for (n, line) in (first_line..).zip(data.split(|&b| b == b'\n')) {
+        let mut start = 0;
+        let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
+        for (n, end) in (first_line..).zip(ends) {
+            let line = &data[start..end];
+            start = end + 1;
             let line = line.trim_ascii();
             if line.is_empty() {
                 continue;
@@ -455,13 +459,70 @@ pub fn decode_work(
     ctx: &FileContext,
     ingested_at: i64,
 ) -> Result<DecodeOutput, String> {
+    let mut builder = OperationsBuilder::with_capacity(row_estimate(work));
+    let mut out = decode_into(work, ctx, &mut builder)?;
+    if !builder.is_empty() {
+        let n = builder.len();
+        out.batch = Some(builder.finish(&[(&ctx.name, n)], ingested_at));
+    }
+    Ok(out)
+}
+
+/// Units of work decoded together into one batch.
+#[derive(Debug, Default)]
+pub struct UnitsOutput {
+    pub batch: Option<RecordBatch>,
+    /// Per unit, in order: its rows in `batch`, and its rejects and counts
+    /// (`batch` is `None` in them), or why its whole file is unreadable.
+    pub units: Vec<(std::ops::Range<usize>, Result<DecodeOutput, String>)>,
+}
+
+/// Decodes several units (many small files, typically) into one batch: one
+/// set of builders, one batch to store and merge, instead of one per file.
+pub fn decode_units<'a>(
+    units: impl IntoIterator<Item = (&'a WorkKind, &'a FileContext)> + Clone,
+    ingested_at: i64,
+) -> UnitsOutput {
+    let rows = units
+        .clone()
+        .into_iter()
+        .map(|(w, _)| row_estimate(w))
+        .sum();
+    let mut builder = OperationsBuilder::with_capacity(rows);
+    let mut lineage: Vec<(&str, usize)> = Vec::new();
+    let mut out = UnitsOutput::default();
+    for (work, ctx) in units {
+        let start = builder.len();
+        let result = decode_into(work, ctx, &mut builder);
+        let end = builder.len();
+        if end > start {
+            lineage.push((&ctx.name, end - start));
+        }
+        out.units.push((start..end, result));
+    }
+    if !builder.is_empty() {
+        out.batch = Some(builder.finish(&lineage, ingested_at));
+    }
+    out
+}
+
+fn row_estimate(work: &WorkKind) -> usize {
+    match work {
+        WorkKind::Lines { data, .. } | WorkKind::Document { data } => data.len() / 700 + 1,
+        WorkKind::Oversize { .. } => 0,
+    }
+}
+
+/// Decodes one unit, appending its rows to `builder`. On `Err` (the file is
+/// unreadable) nothing was appended.
+fn decode_into(
+    work: &WorkKind,
+    ctx: &FileContext,
+    builder: &mut OperationsBuilder,
+) -> Result<DecodeOutput, String> {
     let mut sink = Sink {
         ctx,
-        builder: OperationsBuilder::with_capacity(match work {
-            WorkKind::Lines { data, .. } => data.len() / 700 + 1,
-            WorkKind::Document { data } => data.len() / 700 + 1,
-            WorkKind::Oversize { .. } => 0,
-        }),
+        builder,
         out: DecodeOutput::default(),
     };
     match work {
@@ -479,10 +540,11 @@ pub fn decode_work(
         }
         WorkKind::Document { data } => {
             let hint = ctx.path_device.clone();
+            // `document` appends nothing when it fails: the whole document is
+            // parsed before any record is.
             if let Err(e) = sink.document(data, Location::default(), hint.as_deref()) {
                 if looks_like_ndjson(data) {
                     sink.out = DecodeOutput::default();
-                    sink.builder = OperationsBuilder::with_capacity(data.len() / 700 + 1);
                     sink.lines(data, 1);
                 } else if e.is_eof() {
                     return Err(format!(
@@ -493,9 +555,6 @@ pub fn decode_work(
                 }
             }
         }
-    }
-    if !sink.builder.is_empty() {
-        sink.out.batch = Some(sink.builder.finish(&ctx.name, ingested_at));
     }
     Ok(sink.out)
 }
