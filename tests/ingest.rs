@@ -795,3 +795,50 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A list page whose elements are all valid operations is decoded in one
+/// pass; one bad element sends it down the record-by-record path. Both must
+/// give the same rows.
+#[test]
+fn one_pass_pages_equal_record_by_record() {
+    use fleetops::ingest::shape::{FileContext, WorkKind, decode_work};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    let files = [
+        "device_id=8e2f0a91-6b7c-4d3e-a1f2-93b4c5d6e7f8/operations-page-1.json",
+        "device_id=8e2f0a91-6b7c-4d3e-a1f2-93b4c5d6e7f8/operations-page-2.json",
+        "pages/board-room/page-01.json",
+        "pages/new-display/page-01.json",
+        "array/panel-and-focus-room-2026-11-26.json",
+    ];
+    let mut fast_pages = 0;
+    for f in files {
+        let text = std::fs::read(root.join(f)).unwrap();
+        let ctx = FileContext {
+            name: f.into(),
+            path_device: Some("from-the-path".into()),
+            max_record_bytes: 1 << 20,
+        };
+        let mut doc: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        let list = match &mut doc {
+            serde_json::Value::Array(a) => a,
+            v => v["value"].as_array_mut().unwrap(),
+        };
+        let n = list.len();
+        list.push(serde_json::json!(42));
+        let spoiled = serde_json::to_vec(&doc).unwrap();
+        let one = decode_work(&WorkKind::Document { data: text }, &ctx, 7).unwrap();
+        let slow = decode_work(&WorkKind::Document { data: spoiled }, &ctx, 7).unwrap();
+        assert_eq!(slow.rejects.len(), one.rejects.len() + 1, "{f}");
+        assert_eq!(
+            slow.rejects.last().unwrap().reason,
+            "not an object: found a number"
+        );
+        assert_eq!(slow.rejects.last().unwrap().location.index, Some(n as u64));
+        assert_eq!(slow.records, one.records + 1);
+        assert_eq!(slow.repaired, one.repaired);
+        let rows = |b: Option<RecordBatch>| b.map(|b| rows_of(&[b]));
+        assert_eq!(rows(slow.batch), rows(one.batch), "{f}");
+        fast_pages += usize::from(one.rejects.is_empty());
+    }
+    assert!(fast_pages >= 3, "most of these pages have no bad record");
+}

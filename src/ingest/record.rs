@@ -435,6 +435,17 @@ impl<'de> Visitor<'de> for OpVisitor {
     }
 }
 
+/// Decodes one record where it stands inside a larger document (the
+/// elements of a page read in one pass).
+pub struct OpSeed;
+
+impl<'de> DeserializeSeed<'de> for OpSeed {
+    type Value = Decoded<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Decoded<'de>, D::Error> {
+        d.deserialize_any(OpVisitor)
+    }
+}
+
 /// Parses one record's JSON text. `Err` is malformed JSON.
 pub fn parse(bytes: &[u8]) -> Result<Decoded<'_>, serde_json::Error> {
     match std::str::from_utf8(bytes) {

@@ -186,6 +186,18 @@ impl Sink<'_, '_> {
         base: Location,
         hint: Option<&str>,
     ) -> Result<(), serde_json::Error> {
+        if data.len() <= self.ctx.max_record_bytes
+            && let Some(page) = fast_page(data)
+        {
+            let page_hint = page
+                .context
+                .as_deref()
+                .and_then(device_from_url)
+                .or_else(|| page.next_link.as_deref().and_then(device_from_url));
+            if self.append_all(&page.elems, page_hint.as_deref().or(hint)) {
+                return Ok(());
+            }
+        }
         let mut groups = Vec::new();
         expand(
             data,
@@ -201,6 +213,115 @@ impl Sink<'_, '_> {
             }
         }
         Ok(())
+    }
+}
+
+impl Sink<'_, '_> {
+    /// Appends every element when all are valid operations; false (and
+    /// nothing appended) otherwise, so the caller can take the slow path that
+    /// keeps each record's text for its reject.
+    fn append_all(&mut self, elems: &[Decoded<'_>], hint: Option<&str>) -> bool {
+        let mut ops = Vec::with_capacity(elems.len());
+        for e in elems {
+            match e {
+                Decoded::Object(op) => ops.push(&**op),
+                Decoded::NotObject(_) => return false,
+            }
+        }
+        let owns: Vec<Option<Cow<'_, str>>> =
+            ops.iter().map(|op| record::own_url_device(op)).collect();
+        let mut rows = Vec::with_capacity(ops.len());
+        let mut repaired = 0;
+        for (op, own) in ops.iter().zip(&owns) {
+            let mut times = Times::default();
+            match record::validate(op, own.as_deref().or(hint), &mut times) {
+                Ok(row) => rows.push(row),
+                Err(_) => return false,
+            }
+            repaired += u64::from(times.repaired);
+        }
+        for row in &rows {
+            self.builder.append(row);
+        }
+        self.out.records += rows.len() as u64;
+        self.out.repaired += repaired;
+        true
+    }
+}
+
+/// A top-level array or a Graph list page (`{"value": [...]}`), its elements
+/// decoded in the same pass that reads the document.
+struct FastPage<'a> {
+    elems: Vec<Decoded<'a>>,
+    context: Option<Cow<'a, str>>,
+    next_link: Option<Cow<'a, str>>,
+}
+
+/// Reads `data` as a [`FastPage`]; `None` for any other shape or any doubt
+/// (malformed, not a list, a bare operation, `$batch`), which the general
+/// path then handles with exact locations and messages.
+fn fast_page(data: &[u8]) -> Option<FastPage<'_>> {
+    let text = std::str::from_utf8(data).ok()?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let page = de.deserialize_any(FastPageVisitor).ok()?;
+    de.end().ok()?;
+    Some(page)
+}
+
+struct FastPageVisitor;
+
+/// The elements of a JSON array, each decoded as an operation.
+struct Elems;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Elems {
+    type Value = Vec<Decoded<'de>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(FastPageVisitor)
+            .map(|p: FastPage<'de>| p.elems)
+    }
+}
+
+impl<'de> Visitor<'de> for FastPageVisitor {
+    type Value = FastPage<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of operations")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut elems = Vec::with_capacity(seq.size_hint().unwrap_or(64));
+        while let Some(e) = seq.next_element_seed(record::OpSeed)? {
+            elems.push(e);
+        }
+        Ok(FastPage {
+            elems,
+            context: None,
+            next_link: None,
+        })
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let (mut elems, mut context, mut next_link) = (None, None, None);
+        while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+            if key_is(&k, "value") && elems.is_none() {
+                elems = Some(map.next_value_seed(Elems)?);
+            } else if key_is(&k, "@odata.context") && context.is_none() {
+                context = Some(map.next_value::<record::Text<'de>>()?);
+            } else if key_is(&k, "@odata.nextlink") && next_link.is_none() {
+                next_link = Some(map.next_value::<record::Text<'de>>()?);
+            } else if key_is(&k, "id") || key_is(&k, "responses") {
+                return Err(A::Error::custom("not a list page"));
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        let text = |t: Option<record::Text<'de>>| match t {
+            Some(record::Text::Str(s)) => Some(s),
+            _ => None,
+        };
+        Ok(FastPage {
+            elems: elems.ok_or_else(|| A::Error::custom("not a list page"))?,
+            context: text(context),
+            next_link: text(next_link),
+        })
     }
 }
 

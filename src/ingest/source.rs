@@ -91,9 +91,16 @@ impl<R: Read> Read for BombGuard<R> {
     }
 }
 
-fn open(file: &InputFile, limits: &Limits) -> io::Result<Box<dyn Read + Send>> {
+/// Opens `file`, decompressing gzip; also the file's size when it is a
+/// plain file (to size the first read).
+fn open(file: &InputFile, limits: &Limits) -> io::Result<(Box<dyn Read + Send>, Option<u64>)> {
+    let mut size = None;
     let raw: Box<dyn Read + Send> = match &file.path {
-        Some(p) => Box::new(File::open(p)?),
+        Some(p) => {
+            let f = File::open(p)?;
+            size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+            Box::new(f)
+        }
         None => Box::new(io::stdin()),
     };
     let compressed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -104,14 +111,17 @@ fn open(file: &InputFile, limits: &Limits) -> io::Result<Box<dyn Read + Send>> {
     let mut br = BufReader::with_capacity(1 << 16, counted);
     let head = br.fill_buf()?;
     if head.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(BombGuard {
-            inner: MultiGzDecoder::new(br),
-            compressed,
-            out: 0,
-            limits: *limits,
-        }))
+        Ok((
+            Box::new(BombGuard {
+                inner: MultiGzDecoder::new(br),
+                compressed,
+                out: 0,
+                limits: *limits,
+            }),
+            None,
+        ))
     } else {
-        Ok(Box::new(br))
+        Ok((Box::new(br), size))
     }
 }
 
@@ -188,9 +198,11 @@ pub fn split(
     limits: &Limits,
     emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), String>,
 ) -> Result<(), String> {
-    let mut r = open(file, limits).map_err(|e| read_error(&e))?;
+    let (mut r, size) = open(file, limits).map_err(|e| read_error(&e))?;
     let block = limits.block_bytes.max(1024);
-    let mut buf = Vec::with_capacity(block + (block >> 2));
+    // A small file is read into a buffer of its size, not a whole block.
+    let cap = size.map_or(block, |n| (n as usize).saturating_add(1).min(block));
+    let mut buf = Vec::with_capacity(cap + (block >> 2).min(cap));
     let more = fill(&mut *r, &mut buf, block).map_err(|e| read_error(&e))?;
 
     // Encodings.
@@ -217,10 +229,8 @@ pub fn split(
     // NDJSON when more lines follow a first line that is a complete value. A
     // file of one line is a document (a page, an array, one object): read
     // it as one, without parsing it twice to find out.
-    let more_lines = buf[start..]
-        .splitn(2, |&b| b == b'\n')
-        .nth(1)
-        .is_some_and(|rest| rest.iter().any(|b| !b.is_ascii_whitespace()));
+    let more_lines = memchr::memchr(b'\n', &buf[start..])
+        .is_some_and(|end| buf[start + end..].iter().any(|b| !b.is_ascii_whitespace()));
     let ndjson_mode = more_lines && first_line_complete(&buf[start..]) == Some(true);
     if ndjson_mode {
         return ndjson(&mut *r, buf, block, limits, emit);
