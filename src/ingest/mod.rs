@@ -161,6 +161,7 @@ pub fn ingest_memory(inputs: &[PathBuf], opts: &Options) -> Result<MemoryIngest>
 pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<IngestReport> {
     let trace = Trace::new();
     let files = discover::discover(inputs)?;
+    trace.mark("discover");
     let ds = Dataset::new(out);
     ds.check_writable()?;
     let _lock = ds.lock(opts.wait_for_lock)?;
