@@ -125,6 +125,95 @@ pub fn utc_timestamps(batch: &RecordBatch) -> Result<RecordBatch> {
     retype(batch, utc)
 }
 
+/// Fails on a date or time no format can show (a cast far outside years
+/// 1–9999, say): the JSON writer and the table would otherwise print an
+/// `ERROR: …` text in its place and carry on.
+pub fn check_printable(batch: &RecordBatch) -> Result<()> {
+    fn check(name: &str, col: &dyn Array) -> Result<()> {
+        match col.data_type() {
+            DataType::Struct(fields) => {
+                let s = col.as_struct();
+                for (f, c) in fields.iter().zip(s.columns()) {
+                    check(&format!("{name}.{}", f.name()), c.as_ref())?;
+                }
+            }
+            DataType::List(_) => check(name, col.as_list::<i32>().values().as_ref())?,
+            DataType::LargeList(_) => check(name, col.as_list::<i64>().values().as_ref())?,
+            dt if dt.is_temporal() => {
+                let options =
+                    arrow::util::display::FormatOptions::default().with_display_error(false);
+                let f = arrow::util::display::ArrayFormatter::try_new(col, &options)?;
+                let mut sink = String::new();
+                for i in 0..col.len() {
+                    sink.clear();
+                    if f.value(i).write(&mut sink).is_err() {
+                        return Err(Error::Usage(format!(
+                            "column {name}, row {}: a {dt} value no format can show (outside years 1-9999?); \
+                             filter it out or cast it to a number",
+                            i + 1
+                        )));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    for (field, col) in batch.schema().fields().iter().zip(batch.columns()) {
+        check(field.name(), col.as_ref())?;
+    }
+    Ok(())
+}
+
+/// Control characters in a table cell, shown escaped (`\n`, `\u{1b}`), so
+/// text from an export cannot move the cursor or recolour the terminal.
+fn escape_controls(batch: &RecordBatch) -> Result<RecordBatch> {
+    fn is_control(c: char) -> bool {
+        c.is_control()
+    }
+    fn walk(col: &ArrayRef) -> ArrayRef {
+        match col.data_type() {
+            DataType::Utf8 => {
+                let s = col.as_string::<i32>();
+                if !s.iter().flatten().any(|v| v.chars().any(is_control)) {
+                    return col.clone();
+                }
+                let escaped: arrow::array::StringArray = s
+                    .iter()
+                    .map(|v| {
+                        v.map(|v| {
+                            v.chars()
+                                .map(|c| {
+                                    if is_control(c) {
+                                        c.escape_default().to_string()
+                                    } else {
+                                        c.to_string()
+                                    }
+                                })
+                                .collect::<String>()
+                        })
+                    })
+                    .collect();
+                Arc::new(escaped)
+            }
+            DataType::Struct(fields) => {
+                let s = col.as_struct();
+                let cols = s.columns().iter().map(walk).collect();
+                Arc::new(arrow::array::StructArray::new(
+                    fields.clone(),
+                    cols,
+                    s.nulls().cloned(),
+                ))
+            }
+            _ => col.clone(),
+        }
+    }
+    Ok(RecordBatch::try_new(
+        batch.schema(),
+        batch.columns().iter().map(walk).collect(),
+    )?)
+}
+
 /// Casts each column of `batch` to the type `map` gives it, when that differs.
 fn retype(batch: &RecordBatch, map: impl Fn(&DataType) -> DataType) -> Result<RecordBatch> {
     let schema = batch.schema();
@@ -259,6 +348,13 @@ pub fn write_batches(
     };
     match format {
         OutputFormat::Table => {
+            for b in &batches {
+                check_printable(b)?;
+            }
+            let batches = batches
+                .iter()
+                .map(escape_controls)
+                .collect::<Result<Vec<_>>>()?;
             let options = arrow::util::display::FormatOptions::default().with_null("NULL");
             let table = if batches.iter().all(|b| b.num_rows() == 0) {
                 arrow::util::pretty::pretty_format_batches_with_options(
@@ -288,6 +384,7 @@ pub fn write_batches(
                 .with_timestamp_tz_format(TIMESTAMP_FORMAT.to_string())
                 .build::<_, arrow::json::writer::JsonArray>(out);
             for b in &batches {
+                check_printable(b)?;
                 w.write(&utc_timestamps(b)?)?;
             }
             // Writes `[]` when there were no rows.
@@ -300,6 +397,7 @@ pub fn write_batches(
                 .with_timestamp_tz_format(TIMESTAMP_FORMAT.to_string())
                 .build::<_, arrow::json::writer::LineDelimited>(out);
             for b in &batches {
+                check_printable(b)?;
                 w.write(&utc_timestamps(b)?)?;
             }
             w.finish()?;

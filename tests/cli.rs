@@ -920,3 +920,41 @@ fn a_query_may_start_with_a_comment_in_any_argument_order() {
         assert_eq!(stdout(&o), "n\n5\n", "{args:?}");
     }
 }
+
+/// A timestamp no format can show is an error in every text format, never an
+/// `ERROR: …` string passed off as the value.
+#[test]
+fn unprintable_timestamps_fail_every_text_format() {
+    let q = "SELECT id, to_timestamp_micros(9223372036854775807) AS t FROM operations LIMIT 1";
+    for format in ["table", "csv", "json", "ndjson"] {
+        let o = sql(q, format);
+        assert!(!o.status.success(), "{format}: {}", stdout(&o));
+        assert!(!stdout(&o).contains("ERROR"), "{format}: {}", stdout(&o));
+    }
+    let o = sql(q, "json");
+    assert!(
+        stderr(&o).contains("column t, row 1: a Timestamp(µs) value no format can show"),
+        "{}",
+        stderr(&o)
+    );
+    // Parquet and Arrow keep the value as it is.
+    assert_ok(&sql(q, "parquet"));
+}
+
+/// Control characters from an export are shown escaped in a table, so a
+/// crafted id cannot drive the terminal; other formats keep them verbatim.
+#[test]
+fn table_escapes_control_characters() {
+    let q = "SELECT 'a' || chr(27) || '[31mred' || chr(10) || 'x' AS s";
+    let o = sql(q, "table");
+    assert_ok(&o);
+    assert!(
+        stdout(&o).contains("| a\\u{1b}[31mred\\nx |"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains('\u{1b}'));
+    let o = sql(q, "csv");
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "s\n\"a\u{1b}[31mred\nx\"\n");
+}
