@@ -645,3 +645,60 @@ fn ingest_redact_writes_no_identity_to_the_dataset() {
     ));
     assert_eq!(stored, on_the_fly);
 }
+
+/// A dataset is redacted with one key or not at all: a run that would mix
+/// (clear names beside pseudonyms, or two keys' pseudonyms) is refused with
+/// one line and leaves the dataset as it was.
+#[test]
+fn one_dataset_one_redaction_setting() {
+    let d = tempfile::tempdir().unwrap();
+    let ds = d.path().join("ds");
+    let data = sample_data();
+    let (data, ds_s) = (data.to_str().unwrap(), ds.to_str().unwrap());
+    let ingest = |key: Option<&str>| {
+        let mut args = vec!["ingest", data, "--out", ds_s, "--json"];
+        if key.is_some() {
+            args.push("--redact");
+        }
+        run(&args, key)
+    };
+    ok(&ingest(Some(KEY_A)));
+    let manifest = std::fs::read_to_string(ds.join("_fleetops.json")).unwrap();
+    let before = snapshot(&ds, None);
+    let key_id = fleetops::redact::Redactor::from_key_text(KEY_A.as_bytes())
+        .unwrap()
+        .key_id();
+    assert!(
+        manifest.contains(&format!("\"redaction\": \"hmac-sha256:{key_id}\"")),
+        "{manifest}"
+    );
+
+    let plain = ingest(None);
+    assert_eq!(plain.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        err.contains(&format!(
+            "this dataset was ingested with --redact (key id {key_id}), and this run is without --redact"
+        )),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let other = ingest(Some(KEY_B));
+    assert_eq!(other.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("and this run is with --redact (key id")
+    );
+    assert_eq!(snapshot(&ds, None), before, "refused runs change nothing");
+
+    // The same key again is fine.
+    let again = ok(&ingest(Some(KEY_A)));
+    assert!(again.contains("\"rows\":0"), "{again}");
+
+    // And an unredacted dataset refuses a redacted run.
+    let plain_ds = d.path().join("plain");
+    let p = plain_ds.to_str().unwrap();
+    ok(&run(&["ingest", data, "--out", p, "--json"], None));
+    let o = run(&["ingest", data, "--out", p, "--redact"], Some(KEY_A));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ingested without --redact"));
+}

@@ -55,6 +55,21 @@ pub struct RunLog {
     /// File of this run's rejects under `_rejects/`, if any.
     #[serde(default)]
     pub rejects_file: Option<String>,
+    /// `none`, or `hmac-sha256:<key id>` for a `--redact` run (the key id
+    /// names the key without revealing it). Absent in runs written before
+    /// it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<String>,
+}
+
+impl RunLog {
+    /// What [`RunLog::redaction`] says for a run with `redactor`.
+    pub fn redaction_of(redactor: Option<&crate::redact::Redactor>) -> String {
+        match redactor {
+            None => "none".into(),
+            Some(r) => format!("hmac-sha256:{}", r.key_id()),
+        }
+    }
 }
 
 /// `_fleetops.json`.

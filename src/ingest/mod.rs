@@ -156,6 +156,33 @@ pub fn ingest_memory(inputs: &[PathBuf], opts: &Options) -> Result<MemoryIngest>
     })
 }
 
+/// A dataset is redacted with one key or not at all: mixing would leave the
+/// same person under two names (or one in clear text) with no way to tell.
+fn check_redaction(manifest: &dataset::Manifest, redaction: &str, out: &Path) -> Result<()> {
+    let Some(before) = manifest
+        .runs
+        .iter()
+        .rev()
+        .find_map(|r| r.redaction.as_deref())
+    else {
+        return Ok(());
+    };
+    if before == redaction {
+        return Ok(());
+    }
+    let say = |r: &str| match r.strip_prefix("hmac-sha256:") {
+        Some(id) => format!("with --redact (key id {id})"),
+        None => "without --redact".to_string(),
+    };
+    Err(Error::Usage(format!(
+        "{}: this dataset was ingested {}, and this run is {}; ingest with the same setting \
+         (and key), or into a new dataset",
+        out.display(),
+        say(before),
+        say(redaction)
+    )))
+}
+
 /// Ingests export files into the dataset at `out`, merging with what is
 /// there (contract §4) and committing atomically (§5).
 pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<IngestReport> {
@@ -167,6 +194,8 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     let _lock = ds.lock(opts.wait_for_lock)?;
     ds.clean_stale()?;
     let mut manifest = ds.manifest()?;
+    let redaction = RunLog::redaction_of(opts.redactor.as_deref());
+    check_redaction(&manifest, &redaction, out)?;
     let run_id = run_id();
     let staging = ds.stage(&run_id)?;
 
@@ -329,6 +358,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
         repaired: result.counts.repaired,
         failed_files: result.failures.iter().map(|f| f.file.clone()).collect(),
         rejects_file: wrote_rejects.then(|| format!("{}/{rejects_name}", dataset::REJECTS_DIR)),
+        redaction: Some(redaction),
     });
     staging.commit(&manifest)?;
     trace.mark("commit");
