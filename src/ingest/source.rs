@@ -99,6 +99,15 @@ fn open(file: &InputFile, limits: &Limits) -> io::Result<(Box<dyn Read + Send>, 
         Some(p) => {
             let f = File::open(p)?;
             size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+            if size.is_some() {
+                // A plain file is read as it is: `File` fills a buffer without
+                // zeroing it first, which a wrapper without `read_buf` cannot.
+                let mut magic = [0u8; 2];
+                let n = std::os::unix::fs::FileExt::read_at(&f, &mut magic, 0)?;
+                if magic[..n] != [0x1f, 0x8b] {
+                    return Ok((Box::new(f), size));
+                }
+            }
             Box::new(f)
         }
         None => Box::new(io::stdin()),
