@@ -139,6 +139,7 @@ pub fn check_printable(batch: &RecordBatch) -> Result<()> {
             }
             DataType::List(_) => check(name, col.as_list::<i32>().values().as_ref())?,
             DataType::LargeList(_) => check(name, col.as_list::<i64>().values().as_ref())?,
+            DataType::Timestamp(unit, _) if timestamps_in_range(col, *unit) => {}
             dt if dt.is_temporal() => {
                 let options =
                     arrow::util::display::FormatOptions::default().with_display_error(false);
@@ -163,6 +164,30 @@ pub fn check_printable(batch: &RecordBatch) -> Result<()> {
         check(field.name(), col.as_ref())?;
     }
     Ok(())
+}
+
+/// True when every timestamp of `col` lies in years 1–9999, which every
+/// format shows: the common case, decided by the column's min and max
+/// instead of formatting each value twice.
+fn timestamps_in_range(col: &dyn Array, unit: arrow::datatypes::TimeUnit) -> bool {
+    use arrow::datatypes::TimeUnit;
+    // 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z in seconds.
+    const LO: i64 = -62_135_596_800;
+    const HI: i64 = 253_402_300_799;
+    let Ok(values) = arrow::compute::cast(col, &DataType::Int64) else {
+        return false;
+    };
+    let values = values.as_primitive::<arrow::datatypes::Int64Type>();
+    let (Some(lo), Some(hi)) = (arrow::compute::min(values), arrow::compute::max(values)) else {
+        return true; // no values, or only NULLs
+    };
+    let per_second = match unit {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    };
+    lo.div_euclid(per_second) >= LO && hi.div_euclid(per_second) <= HI
 }
 
 /// Control characters in a table cell, shown escaped (`\n`, `\u{1b}`), so
