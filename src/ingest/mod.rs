@@ -133,15 +133,17 @@ pub fn ingest_memory(inputs: &[PathBuf], opts: &Options) -> Result<MemoryIngest>
     let batches = batches.into_inner().expect("workers have finished");
     let counts: Vec<u32> = batches.iter().map(|b| b.num_rows() as u32).collect();
     let plans = result.index.plan(&counts);
+    // Each batch is dropped as soon as its winners are copied out, so the
+    // table is never held twice.
     let mut out = Vec::with_capacity(batches.len());
-    for (b, plan) in batches.iter().zip(&plans) {
+    for (b, plan) in batches.into_iter().zip(&plans) {
         if plan.kept == 0 {
             continue;
         }
         out.push(if plan.unchanged() {
-            b.clone()
+            b
         } else {
-            plan.apply(b, 0)?
+            plan.apply(&b, 0)?
         });
     }
     Ok(MemoryIngest {
