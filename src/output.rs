@@ -193,14 +193,11 @@ fn timestamps_in_range(col: &dyn Array, unit: arrow::datatypes::TimeUnit) -> boo
 /// Control characters in a table cell, shown escaped (`\n`, `\u{1b}`), so
 /// text from an export cannot move the cursor or recolour the terminal.
 fn escape_controls(batch: &RecordBatch) -> Result<RecordBatch> {
-    fn is_control(c: char) -> bool {
-        c.is_control()
-    }
     fn walk(col: &ArrayRef) -> ArrayRef {
         match col.data_type() {
             DataType::Utf8 => {
                 let s = col.as_string::<i32>();
-                if !s.iter().flatten().any(|v| v.chars().any(is_control)) {
+                if !s.iter().flatten().any(|v| v.chars().any(char::is_control)) {
                     return col.clone();
                 }
                 let escaped: arrow::array::StringArray = s
@@ -209,7 +206,7 @@ fn escape_controls(batch: &RecordBatch) -> Result<RecordBatch> {
                         v.map(|v| {
                             v.chars()
                                 .map(|c| {
-                                    if is_control(c) {
+                                    if c.is_control() {
                                         c.escape_default().to_string()
                                     } else {
                                         c.to_string()

@@ -189,11 +189,7 @@ impl Sink<'_, '_> {
         if data.len() <= self.ctx.max_record_bytes
             && let Some(page) = fast_page(data)
         {
-            let page_hint = page
-                .context
-                .as_deref()
-                .and_then(device_from_url)
-                .or_else(|| page.next_link.as_deref().and_then(device_from_url));
+            let page_hint = page_device(page.context.as_deref(), page.next_link.as_deref());
             if self.append_all(&page.elems, page_hint.as_deref().or(hint)) {
                 return Ok(());
             }
@@ -247,6 +243,14 @@ impl Sink<'_, '_> {
         self.out.repaired += repaired;
         true
     }
+}
+
+/// The device a list page is about: from its `@odata.context`, else its
+/// `@odata.nextLink` (contract §1).
+fn page_device<'a>(context: Option<&'a str>, next_link: Option<&'a str>) -> Option<Cow<'a, str>> {
+    context
+        .and_then(device_from_url)
+        .or_else(|| next_link.and_then(device_from_url))
 }
 
 /// A top-level array or a Graph list page (`{"value": [...]}`), its elements
@@ -447,12 +451,10 @@ fn expand<'a>(
         }),
         Top::Object(obj) => {
             let page_hint = || {
-                get_str(&obj, "@odata.context")
-                    .and_then(|c| device_from_url(&c).map(|d| Cow::Owned(d.into_owned())))
-                    .or_else(|| {
-                        get_str(&obj, "@odata.nextlink")
-                            .and_then(|c| device_from_url(&c).map(|d| Cow::Owned(d.into_owned())))
-                    })
+                let context = get_str(&obj, "@odata.context");
+                let next_link = get_str(&obj, "@odata.nextlink");
+                page_device(context.as_deref(), next_link.as_deref())
+                    .map(|d| Cow::Owned(d.into_owned()))
             };
             let has_id = get(&obj, "id").is_some();
             if let Some(value) = get(&obj, "value").filter(|_| !has_id) {
