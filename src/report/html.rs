@@ -10,6 +10,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::markdown::{NONE, fmt_change, fmt_rate, fmt_secs, fmt_value};
 use super::model::{Report, TypeRow};
+use super::tables;
 use super::window::{format_minute, format_span};
 
 /// Colours that stay apart for colour-blind readers (Okabe & Ito).
@@ -334,6 +335,22 @@ fn figure(out: &mut String, id: &str, title: &str, chart: ChartResult, caption: 
     let _ = writeln!(out, "</figure>");
 }
 
+/// HTML cells: escaped text, device ids in a monospace span.
+struct Html;
+
+impl tables::Cells for Html {
+    fn text(&self, s: &str) -> String {
+        esc(s)
+    }
+    fn id(&self, s: &str) -> String {
+        format!("<span class=\"id\">{}</span>", esc(s))
+    }
+}
+
+fn draw(out: &mut String, t: tables::Table) {
+    table(out, t.header, &t.rows);
+}
+
 fn table(out: &mut String, header: &[(&str, bool)], rows: &[Vec<String>]) {
     out.push_str("<div class=\"table\"><table>\n<thead><tr>");
     for (h, right) in header {
@@ -558,42 +575,7 @@ pub fn render(r: &Report) -> String {
         );
 
         let _ = writeln!(out, "<h2>Operation types</h2>");
-        let rows: Vec<Vec<String>> = r
-            .operation_types
-            .iter()
-            .map(|t| {
-                vec![
-                    opt(&t.operation_type, "(none)"),
-                    t.operations.to_string(),
-                    t.successful.to_string(),
-                    t.failed.to_string(),
-                    t.cancelled.to_string(),
-                    t.in_flight.to_string(),
-                    fmt_rate(t.failure_rate),
-                    fmt_rate(t.previous_failure_rate),
-                    fmt_secs(t.p50_duration_s),
-                    fmt_secs(t.p95_duration_s),
-                    fmt_secs(t.mean_queue_s),
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            &[
-                ("Operation type", false),
-                ("Ops", true),
-                ("Successful", true),
-                ("Failed", true),
-                ("Cancelled", true),
-                ("In flight", true),
-                ("Failure rate", true),
-                ("Previous rate", true),
-                ("p50", true),
-                ("p95", true),
-                ("Mean queue", true),
-            ],
-            &rows,
-        );
+        draw(&mut out, tables::operation_types(r, &Html));
 
         let _ = writeln!(out, "<h2>Daily trend (UTC)</h2>");
         let rows: Vec<Vec<String>> = r
@@ -627,69 +609,14 @@ pub fn render(r: &Report) -> String {
         if r.top_devices.is_empty() {
             let _ = writeln!(out, "<p>No device had a failed operation.</p>");
         } else {
-            let rows: Vec<Vec<String>> = r
-                .top_devices
-                .iter()
-                .map(|d| {
-                    vec![
-                        format!(
-                            "<span class=\"id\">{}</span>",
-                            opt(&d.device_id, "(unknown device)")
-                        ),
-                        d.operations.to_string(),
-                        d.failed.to_string(),
-                        fmt_rate(d.failure_rate),
-                        opt(&d.top_error_code, "(no code)"),
-                        d.last_failure
-                            .map(|t| format_minute(t.0))
-                            .unwrap_or_else(|| NONE.into()),
-                    ]
-                })
-                .collect();
-            table(
-                &mut out,
-                &[
-                    ("Device", false),
-                    ("Ops", true),
-                    ("Failed", true),
-                    ("Failure rate", true),
-                    ("Top error", false),
-                    ("Last failure", false),
-                ],
-                &rows,
-            );
+            draw(&mut out, tables::top_devices(r, &Html));
         }
 
         let _ = writeln!(out, "<h2>Top error codes</h2>");
         if r.top_errors.is_empty() {
             let _ = writeln!(out, "<p>No failed operations.</p>");
         } else {
-            let rows: Vec<Vec<String>> = r
-                .top_errors
-                .iter()
-                .map(|e| {
-                    vec![
-                        opt(&e.error_code, "(no code)"),
-                        e.failures.to_string(),
-                        fmt_rate(Some(e.share)),
-                        e.devices.to_string(),
-                        esc(&e.operation_types.join(", ")),
-                        opt(&e.example_message, NONE),
-                    ]
-                })
-                .collect();
-            table(
-                &mut out,
-                &[
-                    ("Error code", false),
-                    ("Failures", true),
-                    ("Share", true),
-                    ("Devices", true),
-                    ("Operation types", false),
-                    ("Example message", false),
-                ],
-                &rows,
-            );
+            draw(&mut out, tables::top_errors(r, &Html));
         }
     }
 

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::model::{Metric, Num, Report};
+use super::tables;
 use super::window::{format_minute, format_span};
 
 /// `–` for a missing value.
@@ -100,6 +101,19 @@ fn opt(s: &Option<String>, none: &str) -> String {
         Some(s) => cell(s),
         None => none.into(),
     }
+}
+
+/// Markdown cells: no pipes or line breaks.
+struct Md;
+
+impl tables::Cells for Md {
+    fn text(&self, s: &str) -> String {
+        cell(s)
+    }
+}
+
+fn draw(out: &mut String, t: tables::Table) {
+    table(out, t.header, &t.rows);
 }
 
 fn table(out: &mut String, header: &[(&str, bool)], rows: &[Vec<String>]) {
@@ -232,42 +246,7 @@ pub fn render(r: &Report) -> String {
     if !r.empty {
         // Operation types
         let _ = writeln!(out, "## Operation types\n");
-        let rows: Vec<Vec<String>> = r
-            .operation_types
-            .iter()
-            .map(|t| {
-                vec![
-                    opt(&t.operation_type, "(none)"),
-                    t.operations.to_string(),
-                    t.successful.to_string(),
-                    t.failed.to_string(),
-                    t.cancelled.to_string(),
-                    t.in_flight.to_string(),
-                    fmt_rate(t.failure_rate),
-                    fmt_rate(t.previous_failure_rate),
-                    fmt_secs(t.p50_duration_s),
-                    fmt_secs(t.p95_duration_s),
-                    fmt_secs(t.mean_queue_s),
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            &[
-                ("Operation type", false),
-                ("Ops", true),
-                ("Successful", true),
-                ("Failed", true),
-                ("Cancelled", true),
-                ("In flight", true),
-                ("Failure rate", true),
-                ("Previous rate", true),
-                ("p50", true),
-                ("p95", true),
-                ("Mean queue", true),
-            ],
-            &rows,
-        );
+        draw(&mut out, tables::operation_types(r, &Md));
 
         // Daily trend
         let _ = writeln!(out, "## Daily trend (UTC)\n");
@@ -329,34 +308,7 @@ pub fn render(r: &Report) -> String {
         if r.top_devices.is_empty() {
             let _ = writeln!(out, "No device had a failed operation.\n");
         } else {
-            let rows: Vec<Vec<String>> = r
-                .top_devices
-                .iter()
-                .map(|d| {
-                    vec![
-                        opt(&d.device_id, "(unknown device)"),
-                        d.operations.to_string(),
-                        d.failed.to_string(),
-                        fmt_rate(d.failure_rate),
-                        opt(&d.top_error_code, "(no code)"),
-                        d.last_failure
-                            .map(|t| format_minute(t.0))
-                            .unwrap_or_else(|| NONE.into()),
-                    ]
-                })
-                .collect();
-            table(
-                &mut out,
-                &[
-                    ("Device", false),
-                    ("Ops", true),
-                    ("Failed", true),
-                    ("Failure rate", true),
-                    ("Top error", false),
-                    ("Last failure", false),
-                ],
-                &rows,
-            );
+            draw(&mut out, tables::top_devices(r, &Md));
         }
 
         // Errors
@@ -364,32 +316,7 @@ pub fn render(r: &Report) -> String {
         if r.top_errors.is_empty() {
             let _ = writeln!(out, "No failed operations.\n");
         } else {
-            let rows: Vec<Vec<String>> = r
-                .top_errors
-                .iter()
-                .map(|e| {
-                    vec![
-                        opt(&e.error_code, "(no code)"),
-                        e.failures.to_string(),
-                        fmt_rate(Some(e.share)),
-                        e.devices.to_string(),
-                        cell(&e.operation_types.join(", ")),
-                        opt(&e.example_message, NONE),
-                    ]
-                })
-                .collect();
-            table(
-                &mut out,
-                &[
-                    ("Error code", false),
-                    ("Failures", true),
-                    ("Share", true),
-                    ("Devices", true),
-                    ("Operation types", false),
-                    ("Example message", false),
-                ],
-                &rows,
-            );
+            draw(&mut out, tables::top_errors(r, &Md));
         }
 
         // Durations

@@ -27,6 +27,7 @@ pub mod json;
 pub mod markdown;
 pub mod model;
 pub mod queries;
+pub mod tables;
 pub mod window;
 
 pub use fail_if::{Check, Condition};
