@@ -5,7 +5,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 data="$here/../sample-data"
-for t in decode ingest_file timestamp; do
+for t in decode ingest_file scan timestamp; do
     mkdir -p "$here/corpus/$t"
     cp "$here/seeds/$t"/* "$here/corpus/$t/"
 done
@@ -25,12 +25,18 @@ find "$data" -type f \( -name '*.json' -o -name '*.ndjson' -o -name '*.jsonl' -o
             { printf '\000'; cat "$f"; } >"$here/corpus/ingest_file/$name"
             { printf '\001'; gzip -dc "$f"; } >"$here/corpus/ingest_file/$name.text"
             gzip -dc "$f" >"$here/corpus/timestamp/.text"
+            gzip -dc "$f" >"$here/corpus/scan/$name"
             ;;
         *)
             { printf '\000'; cat "$f"; } >"$here/corpus/decode/$name"
             # flag 2: as a devices/<id>.json file.
             { printf '\002'; cat "$f"; } >"$here/corpus/ingest_file/$name"
             cp "$f" "$here/corpus/timestamp/.text"
+            cp "$f" "$here/corpus/scan/$name"
+            # scan: every NDJSON line on its own too.
+            case "$f" in
+            *.ndjson | *.jsonl) split -l 1 -a 4 "$f" "$here/corpus/scan/$name.line-" ;;
+            esac
             ;;
         esac
         # Every distinct timestamp text, one per file.
@@ -45,6 +51,6 @@ find "$data" -type f \( -name '*.json' -o -name '*.ndjson' -o -name '*.jsonl' -o
         rm -f "$here/corpus/timestamp/.text"
     done
 
-for t in decode ingest_file timestamp; do
+for t in decode ingest_file scan timestamp; do
     echo "corpus/$t: $(find "$here/corpus/$t" -type f | wc -l) files"
 done

@@ -13,6 +13,7 @@ pub mod dedup;
 pub mod discover;
 pub mod pipeline;
 pub mod record;
+pub mod scan;
 pub mod shape;
 pub mod source;
 pub mod timestamp;

@@ -108,7 +108,7 @@ pub fn key_is(key: &str, target: &str) -> bool {
 
 /// The properties of an operation object that fleetops reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OpKey {
+pub(crate) enum OpKey {
     Id,
     DeviceId,
     OperationType,
@@ -126,7 +126,7 @@ enum OpKey {
     Other,
 }
 
-fn op_key(k: &str) -> OpKey {
+pub(crate) fn op_key(k: &str) -> OpKey {
     // Fold case and drop `_` into a small buffer, then one match: this runs
     // for every property of every record.
     let mut buf = [0u8; 24];
@@ -462,6 +462,14 @@ pub fn parse(bytes: &[u8]) -> Result<Decoded<'_>, serde_json::Error> {
 
 /// [`parse`] for text known to be UTF-8.
 pub fn parse_str(text: &str) -> Result<Decoded<'_>, serde_json::Error> {
+    if let Some(op) = super::scan::op_document(text) {
+        return Ok(Decoded::Object(Box::new(op)));
+    }
+    parse_str_serde(text)
+}
+
+/// [`parse_str`] by serde_json alone: the reference [`super::scan`] must agree with.
+pub fn parse_str_serde(text: &str) -> Result<Decoded<'_>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     let v = de.deserialize_any(OpVisitor)?;
     de.end()?;

@@ -255,17 +255,21 @@ fn page_device<'a>(context: Option<&'a str>, next_link: Option<&'a str>) -> Opti
 
 /// A top-level array or a Graph list page (`{"value": [...]}`), its elements
 /// decoded in the same pass that reads the document.
-struct FastPage<'a> {
-    elems: Vec<Decoded<'a>>,
-    context: Option<Cow<'a, str>>,
-    next_link: Option<Cow<'a, str>>,
-}
+use super::scan::Page as FastPage;
 
 /// Reads `data` as a [`FastPage`]; `None` for any other shape or any doubt
 /// (malformed, not a list, a bare operation, `$batch`), which the general
-/// path then handles with exact locations and messages.
+/// path then handles with exact locations and messages. The hand-written
+/// reader goes first; serde_json takes what it leaves.
 fn fast_page(data: &[u8]) -> Option<FastPage<'_>> {
     let text = std::str::from_utf8(data).ok()?;
+    super::scan::page(text).or_else(|| fast_page_serde(text))
+}
+
+/// [`fast_page`] by serde_json alone: the reference [`super::scan::page`]
+/// must agree with.
+#[doc(hidden)]
+pub fn fast_page_serde(text: &str) -> Option<FastPage<'_>> {
     let mut de = serde_json::Deserializer::from_str(text);
     let page = de.deserialize_any(FastPageVisitor).ok()?;
     de.end().ok()?;

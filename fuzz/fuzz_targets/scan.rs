@@ -1,0 +1,26 @@
+//! Arbitrary text through the hand-written reader and through serde_json.
+//! Invariant: whatever `ingest::scan` accepts (an operation object, a list
+//! page), serde_json accepts too and decodes to the same value.
+#![no_main]
+
+use fleetops::ingest::record::{self, Decoded};
+use fleetops::ingest::{scan, shape};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Some(fast) = scan::op_document(text) {
+        match record::parse_str_serde(text) {
+            Ok(Decoded::Object(slow)) => assert_eq!(fast, *slow),
+            other => panic!("scan accepted what serde_json reads as {other:?}"),
+        }
+    }
+    if let Some(fast) = scan::page(text) {
+        let slow = shape::fast_page_serde(text).expect("serde_json accepts the page");
+        assert_eq!(fast.context, slow.context);
+        assert_eq!(fast.next_link, slow.next_link);
+        assert_eq!(format!("{:?}", fast.elems), format!("{:?}", slow.elems));
+    }
+});
