@@ -449,8 +449,16 @@ impl<'de> DeserializeSeed<'de> for OpSeed {
 /// Parses one record's JSON text. `Err` is malformed JSON.
 pub fn parse(bytes: &[u8]) -> Result<Decoded<'_>, serde_json::Error> {
     match std::str::from_utf8(bytes) {
-        // Text already known to be UTF-8 skips serde_json's per-string check.
         Ok(text) => parse_str(text),
+        Err(_) => parse_serde(bytes),
+    }
+}
+
+/// [`parse`] by serde_json alone.
+pub fn parse_serde(bytes: &[u8]) -> Result<Decoded<'_>, serde_json::Error> {
+    match std::str::from_utf8(bytes) {
+        // Text already known to be UTF-8 skips serde_json's per-string check.
+        Ok(text) => parse_str_serde(text),
         Err(_) => {
             let mut de = serde_json::Deserializer::from_slice(bytes);
             let v = de.deserialize_any(OpVisitor)?;

@@ -16,9 +16,7 @@
 
 use std::borrow::Cow;
 
-use super::record::{
-    Decoded, OpKey, RawError, RawIdentity, RawIdentitySet, RawOp, Text, key_is, op_key,
-};
+use super::record::{OpKey, RawError, RawIdentity, RawIdentitySet, RawOp, Text, key_is, op_key};
 
 /// Nesting deeper than this is left to serde_json (which has its own limit).
 const MAX_DEPTH: u32 = 64;
@@ -374,22 +372,28 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    /// A value read leniently as an object: `Some(None)` for anything else
-    /// (strings fully decoded, as serde_json does there).
-    fn lenient<T>(&mut self, obj: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
+    /// A value read leniently as an object into `out`: `None` for anything
+    /// else (strings fully decoded, as serde_json does there). Filled in
+    /// place: the structs are large, and moving them per record shows.
+    fn lenient<T: Default>(
+        &mut self,
+        out: &mut Option<T>,
+        fill: impl FnOnce(&mut Self, &mut T) -> Option<()>,
+    ) -> Option<()> {
         match self.peek()? {
-            b'{' => obj(self).map(Some),
-            b'[' => self.array(Self::skip_value).map(|()| None),
-            b'"' => self.string().map(|_| None),
-            b'n' => self.literal(b"null").map(|()| None),
-            b't' => self.literal(b"true").map(|()| None),
-            b'f' => self.literal(b"false").map(|()| None),
-            _ => None,
+            b'{' => return fill(self, out.insert(T::default())),
+            b'[' => self.array(Self::skip_value)?,
+            b'"' => drop(self.string()?),
+            b'n' => self.literal(b"null")?,
+            b't' => self.literal(b"true")?,
+            b'f' => self.literal(b"false")?,
+            _ => return None,
         }
+        *out = None;
+        Some(())
     }
 
-    fn identity(&mut self) -> Option<RawIdentity<'a>> {
-        let mut out = RawIdentity::default();
+    fn identity(&mut self, out: &mut RawIdentity<'a>) -> Option<()> {
         self.object(|c, k| {
             match k {
                 "id" => out.id = c.text()?,
@@ -405,29 +409,25 @@ impl<'a> Cursor<'a> {
                 }
             }
             Some(())
-        })?;
-        Some(out)
+        })
     }
 
-    fn identity_set(&mut self) -> Option<RawIdentitySet<'a>> {
-        let mut out = RawIdentitySet::default();
+    fn identity_set(&mut self, out: &mut RawIdentitySet<'a>) -> Option<()> {
         self.object(|c, k| {
-            if key_is(k, "user") {
-                out.user = c.lenient(Self::identity)?;
-            } else if key_is(k, "application") {
-                out.application = c.lenient(Self::identity)?;
-            } else if key_is(k, "device") {
-                out.device = c.lenient(Self::identity)?;
-            } else {
-                c.skip_value()?;
-            }
-            Some(())
-        })?;
-        Some(out)
+            let member = match k {
+                "user" => &mut out.user,
+                "application" => &mut out.application,
+                "device" => &mut out.device,
+                _ if key_is(k, "user") => &mut out.user,
+                _ if key_is(k, "application") => &mut out.application,
+                _ if key_is(k, "device") => &mut out.device,
+                _ => return c.skip_value(),
+            };
+            c.lenient(member, Self::identity)
+        })
     }
 
-    fn error(&mut self) -> Option<RawError<'a>> {
-        let mut out = RawError::default();
+    fn error(&mut self, out: &mut RawError<'a>) -> Option<()> {
         self.object(|c, k| {
             if key_is(k, "code") {
                 out.code = c.text()?;
@@ -437,13 +437,11 @@ impl<'a> Cursor<'a> {
                 c.skip_value()?;
             }
             Some(())
-        })?;
-        Some(out)
+        })
     }
 
-    /// An operation object (`pos` at `{`).
-    fn op(&mut self) -> Option<RawOp<'a>> {
-        let mut op = RawOp::default();
+    /// An operation object (`pos` at `{`) into `op`, which starts empty.
+    fn op(&mut self, op: &mut RawOp<'a>) -> Option<()> {
         self.object(|c, k| {
             // Graph's own spellings first; any other goes through the
             // folding match the serde path uses.
@@ -471,9 +469,9 @@ impl<'a> Cursor<'a> {
                 OpKey::Started => op.started = c.text()?,
                 OpKey::Completed => op.completed = c.text()?,
                 OpKey::LastAction => op.last_action = c.text()?,
-                OpKey::Error => op.error = c.lenient(Self::error)?,
-                OpKey::CreatedBy => op.created_by = c.lenient(Self::identity_set)?,
-                OpKey::LastActionBy => op.last_action_by = c.lenient(Self::identity_set)?,
+                OpKey::Error => c.lenient(&mut op.error, Self::error)?,
+                OpKey::CreatedBy => c.lenient(&mut op.created_by, Self::identity_set)?,
+                OpKey::LastActionBy => c.lenient(&mut op.last_action_by, Self::identity_set)?,
                 OpKey::Context => op.context = c.text()?,
                 OpKey::NextLink => op.next_link = c.text()?,
                 OpKey::Envelope => {
@@ -483,8 +481,7 @@ impl<'a> Cursor<'a> {
                 OpKey::Other => c.skip_value()?,
             }
             Some(())
-        })?;
-        Some(op)
+        })
     }
 
     /// Only whitespace is left.
@@ -493,31 +490,34 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Reads `text` as one operation object; `None` when it is anything else or
-/// the serde path must decide.
-pub fn op_document(text: &str) -> Option<RawOp<'_>> {
+/// Reads `text` as one operation object into `op` (which must be empty);
+/// false when it is anything else or the serde path must decide (`op` is
+/// then in an unspecified state).
+pub fn op_into<'a>(text: &'a str, op: &mut RawOp<'a>) -> bool {
     let mut c = Cursor::new(text);
-    if c.peek()? != b'{' {
-        return None;
-    }
-    let op = c.op()?;
-    c.at_end().then_some(op)
+    c.peek() == Some(b'{') && c.op(op).is_some() && c.at_end()
+}
+
+/// [`op_into`], returning the operation.
+pub fn op_document(text: &str) -> Option<RawOp<'_>> {
+    let mut op = RawOp::default();
+    op_into(text, &mut op).then_some(op)
 }
 
 /// A list page or a top-level array of operations, read in one pass.
 pub struct Page<'a> {
-    pub elems: Vec<Decoded<'a>>,
+    pub ops: Vec<RawOp<'a>>,
     pub context: Option<Cow<'a, str>>,
     pub next_link: Option<Cow<'a, str>>,
 }
 
-fn op_elems<'a>(c: &mut Cursor<'a>, elems: &mut Vec<Decoded<'a>>) -> Option<()> {
+fn op_elems<'a>(c: &mut Cursor<'a>, ops: &mut Vec<RawOp<'a>>) -> Option<()> {
     c.array(|c| {
         if c.peek()? != b'{' {
             return None;
         }
-        elems.push(Decoded::Object(Box::new(c.op()?)));
-        Some(())
+        ops.push(RawOp::default());
+        c.op(ops.last_mut().expect("pushed"))
     })
 }
 
@@ -526,10 +526,11 @@ fn op_elems<'a>(c: &mut Cursor<'a>, elems: &mut Vec<Decoded<'a>>) -> Option<()> 
 /// operation or a `$batch` response.
 pub fn page(text: &str) -> Option<Page<'_>> {
     let mut c = Cursor::new(text);
-    let mut elems = Vec::new();
+    // About one operation per 600 bytes: room without moving them as it grows.
+    let mut ops = Vec::with_capacity(text.len() / 512 + 1);
     let (mut context, mut next_link) = (None, None);
     match c.peek()? {
-        b'[' => op_elems(&mut c, &mut elems)?,
+        b'[' => op_elems(&mut c, &mut ops)?,
         b'{' => {
             let mut seen_value = false;
             c.object(|c, k| {
@@ -538,7 +539,7 @@ pub fn page(text: &str) -> Option<Page<'_>> {
                         return None;
                     }
                     seen_value = true;
-                    op_elems(c, &mut elems)
+                    op_elems(c, &mut ops)
                 } else if key_is(k, "@odata.context") && context.is_none() {
                     context = Some(c.text()?);
                     Some(())
@@ -567,7 +568,7 @@ pub fn page(text: &str) -> Option<Page<'_>> {
         }
     }
     Some(Page {
-        elems,
+        ops,
         context: str_of(context),
         next_link: str_of(next_link),
     })

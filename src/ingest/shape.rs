@@ -14,7 +14,7 @@ use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::batch::OperationsBuilder;
-use super::record::{self, Decoded, Times, device_from_url, key_is};
+use super::record::{self, Decoded, RawOp, Times, device_from_url, key_is};
 
 /// Where a record stands in its file.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -130,33 +130,51 @@ impl Sink<'_, '_> {
             );
             return self.reject(location, reason, &raw[..4096.min(raw.len())]);
         }
-        match record::parse(raw) {
+        // The hand-written reader into an operation on the stack first;
+        // serde_json for what it leaves.
+        if let Ok(text) = std::str::from_utf8(raw) {
+            let mut op = RawOp::default();
+            if super::scan::op_into(text, &mut op) {
+                return self.object(&op, raw, location, hint, envelope_ok);
+            }
+        }
+        match record::parse_serde(raw) {
             Err(e) => self.reject(location, format!("malformed JSON: {e}"), raw),
             Ok(Decoded::NotObject(found)) => {
                 self.reject(location, format!("not an object: found {found}"), raw)
             }
-            Ok(Decoded::Object(op)) => {
-                if envelope_ok && op.envelope && op.id == record::Text::Absent {
-                    // A whole page or $batch response on one line.
-                    if let Err(e) = self.document(raw, location, hint) {
-                        self.reject(location, format!("malformed JSON: {e}"), raw);
-                    }
-                    return;
-                }
-                let own = record::own_url_device(&op);
-                let hint = own.as_deref().or(hint);
-                let mut times = Times::default();
-                match record::validate(&op, hint, &mut times) {
-                    Ok(row) => {
-                        self.out.records += 1;
-                        if times.repaired {
-                            self.out.repaired += 1;
-                        }
-                        self.builder.append(&row);
-                    }
-                    Err(reason) => self.reject(location, reason, raw),
-                }
+            Ok(Decoded::Object(op)) => self.object(&op, raw, location, hint, envelope_ok),
+        }
+    }
+
+    /// Validates and appends a decoded object (or expands a page on a line).
+    fn object(
+        &mut self,
+        op: &RawOp<'_>,
+        raw: &[u8],
+        location: Location,
+        hint: Option<&str>,
+        envelope_ok: bool,
+    ) {
+        if envelope_ok && op.envelope && op.id == record::Text::Absent {
+            // A whole page or $batch response on one line.
+            if let Err(e) = self.document(raw, location, hint) {
+                self.reject(location, format!("malformed JSON: {e}"), raw);
             }
+            return;
+        }
+        let own = record::own_url_device(op);
+        let hint = own.as_deref().or(hint);
+        let mut times = Times::default();
+        match record::validate(op, hint, &mut times) {
+            Ok(row) => {
+                self.out.records += 1;
+                if times.repaired {
+                    self.out.repaired += 1;
+                }
+                self.builder.append(&row);
+            }
+            Err(reason) => self.reject(location, reason, raw),
         }
     }
 
@@ -187,12 +205,12 @@ impl Sink<'_, '_> {
         hint: Option<&str>,
     ) -> Result<(), serde_json::Error> {
         if data.len() <= self.ctx.max_record_bytes
-            && let Some(page) = fast_page(data)
+            && let Ok(text) = std::str::from_utf8(data)
+            && fast_page(text, &mut |ops, page_hint| {
+                self.append_all(ops, page_hint.or(hint))
+            })
         {
-            let page_hint = page_device(page.context.as_deref(), page.next_link.as_deref());
-            if self.append_all(&page.elems, page_hint.as_deref().or(hint)) {
-                return Ok(());
-            }
+            return Ok(());
         }
         let mut groups = Vec::new();
         expand(
@@ -216,14 +234,7 @@ impl Sink<'_, '_> {
     /// Appends every element when all are valid operations; false (and
     /// nothing appended) otherwise, so the caller can take the slow path that
     /// keeps each record's text for its reject.
-    fn append_all(&mut self, elems: &[Decoded<'_>], hint: Option<&str>) -> bool {
-        let mut ops = Vec::with_capacity(elems.len());
-        for e in elems {
-            match e {
-                Decoded::Object(op) => ops.push(&**op),
-                Decoded::NotObject(_) => return false,
-            }
-        }
+    fn append_all(&mut self, ops: &[&RawOp<'_>], hint: Option<&str>) -> bool {
         let owns: Vec<Option<Cow<'_, str>>> =
             ops.iter().map(|op| record::own_url_device(op)).collect();
         let mut rows = Vec::with_capacity(ops.len());
@@ -255,18 +266,39 @@ fn page_device<'a>(context: Option<&'a str>, next_link: Option<&'a str>) -> Opti
 
 /// A top-level array or a Graph list page (`{"value": [...]}`), its elements
 /// decoded in the same pass that reads the document.
-use super::scan::Page as FastPage;
-
-/// Reads `data` as a [`FastPage`]; `None` for any other shape or any doubt
-/// (malformed, not a list, a bare operation, `$batch`), which the general
-/// path then handles with exact locations and messages. The hand-written
-/// reader goes first; serde_json takes what it leaves.
-fn fast_page(data: &[u8]) -> Option<FastPage<'_>> {
-    let text = std::str::from_utf8(data).ok()?;
-    super::scan::page(text).or_else(|| fast_page_serde(text))
+#[doc(hidden)]
+pub struct FastPage<'a> {
+    pub elems: Vec<Decoded<'a>>,
+    pub context: Option<Cow<'a, str>>,
+    pub next_link: Option<Cow<'a, str>>,
 }
 
-/// [`fast_page`] by serde_json alone: the reference [`super::scan::page`]
+/// The operations of `data` when it is a list page or an array of them,
+/// read in one pass: by the hand-written reader, else by serde_json. `None`
+/// for any other shape or any doubt (malformed, not a list, a bare
+/// operation, `$batch`, an element that is not an object), which the general
+/// path then handles with exact locations and messages.
+fn fast_page<'a>(text: &'a str, each: &mut dyn FnMut(&[&RawOp<'a>], Option<&str>) -> bool) -> bool {
+    if let Some(page) = super::scan::page(text) {
+        let ops: Vec<&RawOp<'_>> = page.ops.iter().collect();
+        let device = page_device(page.context.as_deref(), page.next_link.as_deref());
+        return each(&ops, device.as_deref());
+    }
+    let Some(page) = fast_page_serde(text) else {
+        return false;
+    };
+    let mut ops = Vec::with_capacity(page.elems.len());
+    for e in &page.elems {
+        match e {
+            Decoded::Object(op) => ops.push(&**op),
+            Decoded::NotObject(_) => return false,
+        }
+    }
+    let device = page_device(page.context.as_deref(), page.next_link.as_deref());
+    each(&ops, device.as_deref())
+}
+
+/// A page read by serde_json alone: the reference [`super::scan::page`]
 /// must agree with.
 #[doc(hidden)]
 pub fn fast_page_serde(text: &str) -> Option<FastPage<'_>> {
