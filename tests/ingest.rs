@@ -842,3 +842,63 @@ fn one_pass_pages_equal_record_by_record() {
     }
     assert!(fast_pages >= 3, "most of these pages have no bad record");
 }
+
+/// A file that fails after some of its records were merged (a gzip stream
+/// cut off after many NDJSON blocks) contributes nothing with --keep-going:
+/// no row, no reject, no count, even when rows were already written.
+#[test]
+fn a_file_failing_part_way_contributes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let good = write(
+        d.path(),
+        "a-good.ndjson",
+        b"{\"id\":\"g1\"}\n{\"id\":\"shared\",\"status\":\"queued\"}\n",
+    );
+    let mut text = String::new();
+    for i in 0..3000 {
+        text += &format!("{{\"id\":\"t{i}\",\"status\":\"failed\"}}\nnot json {i}\n");
+    }
+    text += "{\"id\":\"shared\",\"status\":\"failed\",\"lastActionDateTime\":\"2026-11-01T00:00:00Z\"}\n";
+    let gz = gzip(text.as_bytes());
+    let cut = write(d.path(), "b-cut.ndjson.gz", &gz[..gz.len() - 12]);
+    let late = write(d.path(), "c-late.ndjson", b"{\"id\":\"l1\"}\n");
+    let inputs = [good, cut.clone(), late];
+    let opts = Options {
+        keep_going: true,
+        // Small blocks and nothing held: the cut file's first blocks are
+        // merged and written before its end turns out to be missing.
+        hold_rows: 1,
+        limits: ingest::Limits {
+            block_bytes: 4096,
+            ..Default::default()
+        },
+        ..Options::default()
+    };
+    let check = |r: &IngestReport| {
+        assert_eq!(r.counts, counts(2, 3, 3, 0, 0, 0));
+        let failed: Vec<&str> = r.failures.iter().map(|f| f.file.as_str()).collect();
+        assert_eq!(failed, vec![cut.display().to_string()]);
+    };
+    let m = ingest::ingest_memory(&inputs, &opts).unwrap();
+    check(&m.report);
+    assert!(m.rejects.is_empty(), "{:?}", m.rejects.first());
+    let rows = rows_of(&m.batches);
+    assert_eq!(
+        rows.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["g1", "l1", "shared"]
+    );
+    assert_eq!(rows["shared"].status.as_deref(), Some("queued"));
+
+    let out = d.path().join("ds");
+    let r = ingest::ingest_dataset(&inputs, &out, &opts).unwrap();
+    check(&r);
+    assert_eq!(r.rejects_file, None);
+    assert_eq!(read_dataset(&out), rows);
+    assert!(
+        out.join(dataset::REJECTS_DIR)
+            .read_dir()
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}

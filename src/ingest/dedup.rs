@@ -203,14 +203,15 @@ impl Index {
     }
 
     /// Merges every row of `keys` stored at `part`, in row order. `new` is
-    /// false for rows of the existing dataset.
+    /// false for rows of the existing dataset. `on` hears what each record
+    /// did, with its row and, when it replaced a winner, that winner's row.
     pub fn merge(
         &mut self,
         keys: &Keys,
         part: u32,
         first_row: u32,
         new: bool,
-        mut on: impl FnMut(Merge),
+        mut on: impl FnMut(Merge, RowLoc, Option<RowLoc>),
     ) {
         for i in 0..keys.ids.len() {
             let id = keys.ids[i];
@@ -238,7 +239,7 @@ impl Index {
                             device,
                         },
                     );
-                    on(Merge::Inserted);
+                    on(Merge::Inserted, loc, None);
                 }
                 Some(e) => {
                     // Records fold in read order: the latest wins; at the same
@@ -251,6 +252,7 @@ impl Index {
                         if !e.new {
                             self.displaced.entry(id).or_insert(*e);
                         }
+                        let lost = e.loc;
                         e.last = last;
                         e.hash = hash;
                         e.loc = loc;
@@ -259,12 +261,12 @@ impl Index {
                         if device != NO_DEVICE {
                             e.device = device;
                         }
-                        on(Merge::Replaced);
+                        on(Merge::Replaced, loc, Some(lost));
                     } else {
                         if e.device == NO_DEVICE {
                             e.device = device;
                         }
-                        on(Merge::Collapsed);
+                        on(Merge::Collapsed, loc, None);
                     }
                 }
             }
@@ -277,15 +279,20 @@ impl Index {
     /// Folding in read order can pass through other tied records first
     /// (`A, B` stored as `B`; re-reading gives `B, A, B`), so this cannot be
     /// decided record by record.
-    pub fn finish(&mut self) {
+    ///
+    /// Returns the rows of this run that lost that way.
+    pub fn finish(&mut self) -> Vec<RowLoc> {
+        let mut lost = Vec::new();
         for (id, old) in self.displaced.drain() {
             let Some(e) = self.entries.get_mut(&id) else {
                 continue;
             };
             if e.new && e.last == old.last && e.hash == old.hash && e.device == old.device {
+                lost.push(e.loc);
                 *e = old;
             }
         }
+        lost
     }
 
     /// Ids whose winner came from this run.
@@ -296,6 +303,12 @@ impl Index {
     /// For each part (by number, `parts` of them), the rows to keep and the
     /// device ids to fill in where the winner had none.
     pub fn plan(&self, row_counts: &[u32]) -> Vec<PartPlan> {
+        self.plan_mapped(row_counts, |loc| loc)
+    }
+
+    /// [`Index::plan`] for rows that moved after they were merged: `map`
+    /// gives a winner's final place from the place it was merged at.
+    pub fn plan_mapped(&self, row_counts: &[u32], map: impl Fn(RowLoc) -> RowLoc) -> Vec<PartPlan> {
         let mut plans: Vec<PartPlan> = row_counts
             .iter()
             .map(|&n| PartPlan {
@@ -305,12 +318,13 @@ impl Index {
             })
             .collect();
         for e in self.entries.values() {
-            let p = &mut plans[e.loc.part as usize];
-            p.keep[e.loc.row as usize] = true;
+            let loc = map(e.loc);
+            let p = &mut plans[loc.part as usize];
+            p.keep[loc.row as usize] = true;
             p.kept += 1;
             if !e.winner_has_device && e.device != NO_DEVICE {
                 p.fill
-                    .push((e.loc.row, self.devices[e.device as usize].clone()));
+                    .push((loc.row, self.devices[e.device as usize].clone()));
             }
         }
         plans

@@ -31,7 +31,7 @@ pub use pipeline::{Counts, FileFailure, FileReject, Options, Progress, ProgressF
 pub use source::Limits;
 
 use crate::error::{Error, Result};
-use dedup::{Index, Keys};
+use dedup::{Index, Keys, RowLoc};
 use pipeline::Store;
 
 /// What an ingest did.
@@ -114,20 +114,30 @@ fn run_id() -> String {
 
 /// Ingests export files into memory (for `--data` given raw exports).
 pub fn ingest_memory(inputs: &[PathBuf], opts: &Options) -> Result<MemoryIngest> {
-    let files = discover::discover(inputs)?;
-    let store = Store::Memory(Mutex::new(Vec::new()));
-    let mut rejects = Vec::new();
-    let result = pipeline::run(
-        &files,
-        &store,
-        Index::default(),
-        now_micros(),
-        opts,
-        &mut |r| {
-            rejects.push(r);
-            Ok(())
-        },
-    )?;
+    let all_files = discover::discover(inputs)?;
+    let mut files = all_files.clone();
+    let mut earlier_failures = Vec::new();
+    let (store, rejects, result) = loop {
+        let store = Store::Memory(Mutex::new(Vec::new()));
+        let mut rejects = Vec::new();
+        let result = pipeline::run(
+            &files,
+            &store,
+            Index::default(),
+            now_micros(),
+            opts,
+            &mut |r| {
+                rejects.push(r);
+                Ok(())
+            },
+        )?;
+        if result.rerun {
+            without_failed(&mut files, &result.failures);
+            earlier_failures.extend(result.failures);
+            continue;
+        }
+        break (store, rejects, result);
+    };
     let Store::Memory(batches) = store else {
         unreachable!("memory store")
     };
@@ -152,11 +162,34 @@ pub fn ingest_memory(inputs: &[PathBuf], opts: &Options) -> Result<MemoryIngest>
         rejects,
         report: IngestReport {
             counts: result.counts,
-            failures: result.failures,
+            failures: all_failures(&all_files, earlier_failures, result.failures),
             notes: result.notes,
             rejects_file: None,
         },
     })
+}
+
+/// The failures of every attempt of a run, in read order.
+fn all_failures(
+    files: &[discover::InputFile],
+    mut earlier: Vec<FileFailure>,
+    last: Vec<FileFailure>,
+) -> Vec<FileFailure> {
+    earlier.extend(last);
+    let order: std::collections::HashMap<&str, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.as_str(), i))
+        .collect();
+    earlier.sort_by_key(|f| order.get(f.file.as_str()).copied());
+    earlier
+}
+
+/// Drops the files that failed from a run to be repeated.
+fn without_failed(files: &mut Vec<discover::InputFile>, failures: &[FileFailure]) {
+    let failed: std::collections::HashSet<&str> =
+        failures.iter().map(|f| f.file.as_str()).collect();
+    files.retain(|f| !failed.contains(f.name.as_str()));
 }
 
 /// A dataset is redacted with one key or not at all: mixing would leave the
@@ -190,7 +223,8 @@ fn check_redaction(manifest: &dataset::Manifest, redaction: &str, out: &Path) ->
 /// there (contract §4) and committing atomically (§5).
 pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<IngestReport> {
     let trace = Trace::new();
-    let files = discover::discover(inputs)?;
+    let all_files = discover::discover(inputs)?;
+    let mut files = all_files.clone();
     trace.mark("discover");
     let ds = Dataset::new(out);
     ds.check_writable()?;
@@ -199,9 +233,6 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     let mut manifest = ds.manifest()?;
     let redaction = RunLog::redaction_of(opts.redactor.as_deref());
     check_redaction(&manifest, &redaction, out)?;
-    let run_id = run_id();
-    let staging = ds.stage(&run_id)?;
-
     // The existing table goes into the index first: new records win ties
     // only with different content.
     let existing = ds.parts()?;
@@ -212,92 +243,105 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
-    let mut index = Index::with_capacity((input_bytes / 700).min(50_000_000) as usize);
-    let mut row_counts = Vec::with_capacity(existing.len());
-    for (i, p) in existing.iter().enumerate() {
-        let mut rows = 0u32;
-        dataset::read_part(p, |b| {
-            let keys = Keys::of(&b, &index.hasher());
-            index.merge(&keys, i as u32, rows, false, |_| {});
-            rows += b.num_rows() as u32;
-            Ok(())
+    let capacity = (input_bytes / 700).min(50_000_000) as usize;
+    let threads = pipeline::threads(opts);
+    let mut earlier_failures = Vec::new();
+    let (run_id, staging, store, row_counts, rejects_name, rejects_path, result) = loop {
+        let run_id = run_id();
+        let staging = ds.stage(&run_id)?;
+        let mut index = Index::with_capacity(capacity);
+        let mut row_counts = Vec::with_capacity(existing.len());
+        for (i, p) in existing.iter().enumerate() {
+            let mut rows = 0u32;
+            dataset::read_part(p, |b| {
+                let keys = Keys::of(&b, &index.hasher());
+                index.merge(&keys, i as u32, rows, false, |_, _, _| {});
+                rows += b.num_rows() as u32;
+                Ok(())
+            })?;
+            row_counts.push(rows);
+        }
+        let store = Store::Parquet(pipeline::ParquetStore::new(
+            staging.operations_dir(),
+            run_id.clone(),
+            existing.len() as u32,
+            threads,
+        ));
+        let rejects_name = format!("{run_id}.ndjson");
+        let rejects_path = staging.rejects_dir().join(&rejects_name);
+        let mut rejects: Option<BufWriter<File>> = None;
+        let result = pipeline::run(&files, &store, index, now_micros(), opts, &mut |r| {
+            let w = match &mut rejects {
+                Some(w) => w,
+                None => rejects.insert(BufWriter::new(
+                    File::create(&rejects_path).map_err(|e| Error::io(&rejects_path, e))?,
+                )),
+            };
+            writeln!(w, "{}", reject_json(&r)).map_err(|e| Error::io(&rejects_path, e))
         })?;
-        row_counts.push(rows);
-    }
-
-    let store = Store::files(staging.dir.clone(), run_id.clone(), existing.len() as u32);
-    let rejects_name = format!("{run_id}.ndjson");
-    let rejects_path = staging.rejects_dir().join(&rejects_name);
-    let mut rejects: Option<BufWriter<File>> = None;
-    let result = pipeline::run(&files, &store, index, now_micros(), opts, &mut |r| {
-        let w = match &mut rejects {
-            Some(w) => w,
-            None => rejects.insert(BufWriter::new(
-                File::create(&rejects_path).map_err(|e| Error::io(&rejects_path, e))?,
-            )),
-        };
-        writeln!(w, "{}", reject_json(&r)).map_err(|e| Error::io(&rejects_path, e))
-    })?;
-    if let Some(w) = rejects.take() {
-        let f = w
-            .into_inner()
-            .map_err(|e| Error::io(&rejects_path, e.into_error()))?;
-        f.sync_all().map_err(|e| Error::io(&rejects_path, e))?;
-    }
+        if let Some(w) = rejects.take() {
+            let f = w
+                .into_inner()
+                .map_err(|e| Error::io(&rejects_path, e.into_error()))?;
+            f.sync_all().map_err(|e| Error::io(&rejects_path, e))?;
+        }
+        if result.rerun {
+            // A file failed part-way: start again without it (the staging
+            // folder, with what this attempt wrote, goes with `staging`).
+            without_failed(&mut files, &result.failures);
+            earlier_failures.extend(result.failures);
+            continue;
+        }
+        break (
+            run_id,
+            staging,
+            store,
+            row_counts,
+            rejects_name,
+            rejects_path,
+            result,
+        );
+    };
 
     trace.mark("decode");
     // Settle: keep, drop or rewrite each part so only winners remain.
-    let Store::Files { parts, .. } = store else {
-        unreachable!("file store")
+    let Store::Parquet(store) = store else {
+        unreachable!("Parquet store")
     };
-    let mut new_parts: Vec<(u32, (PathBuf, u32))> = parts
-        .into_inner()
-        .expect("workers have finished")
-        .into_iter()
-        .collect();
-    new_parts.sort_by_key(|(k, _)| *k);
+    let written = store.into_written();
+    let first_new = existing.len() as u32;
+    let mut row_counts = row_counts;
     let mut sources: Vec<(PathBuf, bool)> = existing.iter().map(|p| (p.clone(), false)).collect();
-    for (k, (path, rows)) in new_parts {
-        debug_assert_eq!(k as usize, sources.len());
-        sources.push((path, true));
-        row_counts.push(rows);
+    for w in &written {
+        debug_assert_eq!(w.number as usize, sources.len() - existing.len());
+        sources.push((w.path.clone(), true));
+        row_counts.push(w.rows);
     }
-    let plans = result.index.plan(&row_counts);
+    let placed = &result.placed;
+    let plans = result.index.plan_mapped(&row_counts, |loc| {
+        if loc.part < first_new {
+            return loc;
+        }
+        let (file, rows) = placed[(loc.part - first_new) as usize]
+            .as_ref()
+            .expect("every batch holding a winner was written");
+        RowLoc {
+            part: first_new + file,
+            row: rows[loc.row as usize],
+        }
+    });
     drop(result.index);
     let ops_dir = staging.operations_dir();
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
-    } else {
-        opts.threads
-    };
     let next = std::sync::atomic::AtomicUsize::new(0);
     let settle = |i: usize| -> Result<()> {
         let ((src, is_new), plan) = (&sources[i], &plans[i]);
-        if *is_new {
-            // A spill file: its winners become a Parquet part.
-            if plan.kept > 0 {
-                let dest = ops_dir.join(format!("part-{run_id}-{i:05}.parquet"));
-                let mut w = dataset::parquet_writer(&dest)?;
-                let mut offset = 0usize;
-                pipeline::read_spill(src, |b| {
-                    let kept = if plan.unchanged() {
-                        b.clone()
-                    } else {
-                        plan.apply(&b, offset)?
-                    };
-                    offset += b.num_rows();
-                    if kept.num_rows() > 0 {
-                        w.write(&kept)?;
-                    }
-                    Ok(())
-                })?;
-                w.close()?;
+        if plan.unchanged() {
+            if !*is_new {
+                let name = src.file_name().expect("part files have names");
+                staging.carry(src, &ops_dir.join(name))?;
             }
-            std::fs::remove_file(src).map_err(|e| Error::io(src, e))?;
-        } else if plan.unchanged() {
-            let name = src.file_name().expect("part files have names");
-            staging.carry(src, &ops_dir.join(name))?;
         } else if plan.kept > 0 {
+            // Some rows lost (or need a device id) after they were written.
             let dest = ops_dir.join(format!("part-{run_id}-{i:05}-m.parquet"));
             let mut w = dataset::parquet_writer(&dest)?;
             let mut offset = 0usize;
@@ -310,6 +354,9 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
                 Ok(())
             })?;
             w.close()?;
+        }
+        if *is_new && !plan.unchanged() {
+            std::fs::remove_file(src).map_err(|e| Error::io(src, e))?;
         }
         Ok(())
     };
@@ -341,6 +388,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     }
 
     trace.mark("settle");
+    let failures = all_failures(&all_files, earlier_failures, result.failures);
     // Earlier runs' rejects stay.
     let old_rejects = ds.root.join(dataset::REJECTS_DIR);
     if let Ok(rd) = std::fs::read_dir(&old_rejects) {
@@ -359,7 +407,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
         duplicates: result.counts.duplicates,
         rejected: result.counts.rejected,
         repaired: result.counts.repaired,
-        failed_files: result.failures.iter().map(|f| f.file.clone()).collect(),
+        failed_files: failures.iter().map(|f| f.file.clone()).collect(),
         rejects_file: wrote_rejects.then(|| format!("{}/{rejects_name}", dataset::REJECTS_DIR)),
         redaction: Some(redaction),
     });
@@ -367,7 +415,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     trace.mark("commit");
     Ok(IngestReport {
         counts: result.counts,
-        failures: result.failures,
+        failures,
         notes: result.notes,
         rejects_file: wrote_rejects.then(|| ds.root.join(dataset::REJECTS_DIR).join(rejects_name)),
     })

@@ -1,7 +1,9 @@
 //! The ingest run: a reader thread cuts files into work, one worker per core
-//! decodes and stores batches, and this thread merges keys into the dedup
-//! index in read order, one whole file at a time (a file that turns out to be
-//! unreadable contributes nothing).
+//! decodes batches (and writes Parquet when asked), and this thread merges
+//! keys into the dedup index in read order as they arrive, and decides which
+//! held batches to write. A file that turns out to be unreadable after some
+//! of it was merged makes the run start again without it
+//! ([`RunResult::rerun`]), so it contributes nothing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -11,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
 
-use super::dataset::PART_ROWS;
+use super::dataset::{PART_ROWS, ROW_GROUP_ROWS};
 use super::dedup::{Index, Keys, Merge, RowLoc};
 use super::discover::InputFile;
 use super::shape::{self, FileContext, Reject, WorkKind};
@@ -43,6 +45,11 @@ pub struct Options {
     pub wait_for_lock: bool,
     /// Pseudonymise identities (and reject texts) before anything is written.
     pub redactor: Option<Arc<crate::redact::Redactor>>,
+    /// Decoded rows a dataset ingest holds in memory before it writes the
+    /// oldest (0: two row groups, 262,144). Fewer use less memory; a
+    /// duplicate read after its earlier copy was written makes that file be
+    /// rewritten at the end.
+    pub hold_rows: usize,
 }
 
 impl std::fmt::Debug for Options {
@@ -53,6 +60,7 @@ impl std::fmt::Debug for Options {
             .field("limits", &self.limits)
             .field("wait_for_lock", &self.wait_for_lock)
             .field("redact", &self.redactor.is_some())
+            .field("hold_rows", &self.hold_rows)
             .finish_non_exhaustive()
     }
 }
@@ -82,114 +90,328 @@ pub struct FileFailure {
     pub message: String,
 }
 
-/// Where decoded rows are stored until dedup is settled.
+/// Where decoded rows go until dedup is settled.
 pub(crate) enum Store {
+    /// Kept in memory (an in-memory ingest): batch `n` is part `n`.
     Memory(Mutex<Vec<RecordBatch>>),
-    Files {
-        dir: PathBuf,
-        run_id: String,
-        next: AtomicU32,
-        parts: Mutex<HashMap<u32, (PathBuf, u32)>>,
-    },
+    /// Written to Parquet while the run goes on (a dataset ingest).
+    Parquet(ParquetStore),
 }
 
-impl Store {
-    pub(crate) fn files(dir: PathBuf, run_id: String, first_part: u32) -> Self {
-        Store::Files {
-            dir,
-            run_id,
-            next: AtomicU32::new(first_part),
-            parts: Mutex::new(HashMap::new()),
-        }
-    }
+/// Decoded batches wait in memory until every record before them has been
+/// merged and the held rows pass a budget; the oldest are then encoded,
+/// known losers left out. A row that loses after it was written (to a
+/// duplicate read much later) makes its file be rewritten when the run
+/// ends, so nothing is spilled and Parquet encoding overlaps decoding.
+pub(crate) struct ParquetStore {
+    dir: PathBuf,
+    run_id: String,
+    /// Part number of the first batch: the existing dataset's parts come first.
+    first: u32,
+    next_batch: AtomicU32,
+    held: Mutex<HashMap<u32, RecordBatch>>,
+    /// One output file open per slot; a slot's writes run in queue order.
+    slots: Vec<Mutex<Slot>>,
+    written: Mutex<Vec<WrittenFile>>,
 }
 
-/// Rows wait in uncompressed Arrow IPC files until dedup is settled: cheap
-/// to write and read back, and Parquet is then encoded once, winners only.
-type SpillWriter = arrow::ipc::writer::FileWriter<std::io::BufWriter<std::fs::File>>;
-
-fn spill_writer(path: &std::path::Path) -> Result<SpillWriter> {
-    let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    Ok(arrow::ipc::writer::FileWriter::try_new(
-        std::io::BufWriter::with_capacity(1 << 20, f),
-        &crate::schema::operations_schema(),
-    )?)
+/// A Parquet file this run wrote: its number among this run's files.
+#[derive(Debug, Clone)]
+pub(crate) struct WrittenFile {
+    pub number: u32,
+    pub path: PathBuf,
+    pub rows: u32,
 }
 
-/// Reads every batch of a spill file.
-pub(crate) fn read_spill(
-    path: &std::path::Path,
-    mut each: impl FnMut(RecordBatch) -> Result<()>,
-) -> Result<()> {
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let reader = arrow::ipc::reader::FileReader::try_new(std::io::BufReader::new(f), None)?;
-    for b in reader {
-        each(b?)?;
-    }
-    Ok(())
+#[derive(Default)]
+struct Slot {
+    open: Option<OpenFile>,
+    queue: std::collections::VecDeque<SlotTask>,
 }
 
-/// A worker's open part file.
-struct OpenPart {
-    part: u32,
+struct OpenFile {
+    number: u32,
     path: PathBuf,
-    writer: SpillWriter,
+    writer: parquet::arrow::ArrowWriter<std::fs::File>,
     rows: u32,
 }
 
-fn close(store: &Store, open: &mut Option<OpenPart>) -> Result<()> {
-    if let (Store::Files { parts, .. }, Some(mut p)) = (store, open.take()) {
-        p.writer.finish()?;
-        parts
-            .lock()
-            .expect("no panics hold this lock")
-            .insert(p.part, (p.path, p.rows));
-    }
-    Ok(())
+enum SlotTask {
+    /// Append the rows of `batch` that `keep` marks (all when `None`) to file `file`.
+    Write {
+        file: u32,
+        batch: RecordBatch,
+        keep: Option<arrow::array::BooleanArray>,
+    },
+    /// Finish the slot's open file.
+    Close,
 }
 
-fn store_batch(store: &Store, open: &mut Option<OpenPart>, batch: RecordBatch) -> Result<RowLoc> {
+impl ParquetStore {
+    pub(crate) fn new(dir: PathBuf, run_id: String, first: u32, threads: usize) -> Self {
+        ParquetStore {
+            dir,
+            run_id,
+            first,
+            next_batch: AtomicU32::new(first),
+            held: Mutex::new(HashMap::new()),
+            slots: (0..threads.max(1)).map(|_| Mutex::default()).collect(),
+            written: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The files written, by number.
+    pub(crate) fn into_written(self) -> Vec<WrittenFile> {
+        let mut w = self.written.into_inner().expect("no panics hold this lock");
+        w.sort_by_key(|f| f.number);
+        w
+    }
+
+    /// Where file `number` of this run goes.
+    pub(crate) fn file_path(&self, number: u32) -> PathBuf {
+        self.dir.join(format!(
+            "part-{}-{:05}.parquet",
+            self.run_id,
+            self.first + number
+        ))
+    }
+
+    /// Runs the oldest task of slot `s` (one task per token sent).
+    fn run_slot(&self, s: usize) -> Result<()> {
+        let mut slot = self.slots[s].lock().expect("no panics hold this lock");
+        let Some(task) = slot.queue.pop_front() else {
+            return Ok(());
+        };
+        match task {
+            SlotTask::Write { file, batch, keep } => {
+                let batch = match keep {
+                    None => batch,
+                    Some(k) => arrow::compute::filter_record_batch(&batch, &k)?,
+                };
+                if slot.open.as_ref().is_none_or(|o| o.number != file) {
+                    let path = self.file_path(file);
+                    let writer = super::dataset::parquet_writer(&path)?;
+                    slot.open = Some(OpenFile {
+                        number: file,
+                        path,
+                        writer,
+                        rows: 0,
+                    });
+                }
+                let open = slot.open.as_mut().expect("opened above");
+                open.writer.write(&batch)?;
+                open.rows += batch.num_rows() as u32;
+            }
+            SlotTask::Close => {
+                if let Some(open) = slot.open.take() {
+                    open.writer.close()?;
+                    self.written
+                        .lock()
+                        .expect("no panics hold this lock")
+                        .push(WrittenFile {
+                            number: open.number,
+                            path: open.path,
+                            rows: open.rows,
+                        });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn store_batch(store: &Store, batch: RecordBatch) -> RowLoc {
     match store {
         Store::Memory(batches) => {
             let mut b = batches.lock().expect("no panics hold this lock");
             b.push(batch);
-            Ok(RowLoc {
+            RowLoc {
                 part: (b.len() - 1) as u32,
                 row: 0,
+            }
+        }
+        Store::Parquet(p) => {
+            let part = p.next_batch.fetch_add(1, Ordering::Relaxed);
+            p.held
+                .lock()
+                .expect("no panics hold this lock")
+                .insert(part, batch);
+            RowLoc { part, row: 0 }
+        }
+    }
+}
+
+/// Held rows above which the oldest merged batches are written (default).
+const HOLD_ROWS: usize = 2 * ROW_GROUP_ROWS;
+
+/// The collector's account of the batches of a [`ParquetStore`].
+#[derive(Default)]
+struct Holding {
+    /// Part number of the first batch.
+    first: u32,
+    /// Batches not yet written, by part − `first`: rows, and which are not
+    /// winners now.
+    batches: Vec<Option<Held>>,
+    /// Fully merged batches, oldest first.
+    ready: std::collections::VecDeque<u32>,
+    held_rows: usize,
+    /// Where each written batch's rows went (by part − `first`): its file,
+    /// and the row in that file of each of its rows (`u32::MAX`: left out).
+    placed: Vec<Option<(u32, Vec<u32>)>>,
+    /// Per slot: the open file's number and rows so far.
+    slot_files: Vec<Option<(u32, u32)>>,
+    next_slot: usize,
+    next_file: u32,
+}
+
+struct Held {
+    rows: u32,
+    merged: u32,
+    /// Not the winner of its id now (every row starts so until merged).
+    losers: Vec<bool>,
+}
+
+impl Holding {
+    fn new(first: u32, slots: usize) -> Self {
+        Holding {
+            first,
+            slot_files: vec![None; slots],
+            ..Holding::default()
+        }
+    }
+
+    fn note(&mut self, part: u32, rows: u32) -> &mut Held {
+        let i = (part - self.first) as usize;
+        if self.batches.len() <= i {
+            self.batches.resize_with(i + 1, || None);
+        }
+        self.batches[i].get_or_insert_with(|| {
+            self.held_rows += rows as usize;
+            Held {
+                rows,
+                merged: 0,
+                losers: vec![true; rows as usize],
+            }
+        })
+    }
+
+    fn set(&mut self, loc: RowLoc, loser: bool) {
+        if let Some(Some(h)) = loc
+            .part
+            .checked_sub(self.first)
+            .and_then(|i| self.batches.get_mut(i as usize))
+        {
+            h.losers[loc.row as usize] = loser;
+        }
+    }
+
+    /// Writes batch `part`: its current winners go to the next slot's file.
+    fn dispatch(
+        &mut self,
+        part: u32,
+        store: &ParquetStore,
+        tx: &std::sync::mpsc::SyncSender<Task>,
+    ) -> std::result::Result<(), ()> {
+        let Some(held) = self
+            .batches
+            .get_mut((part - self.first) as usize)
+            .and_then(Option::take)
+        else {
+            return Ok(());
+        };
+        self.held_rows -= held.rows as usize;
+        let batch = store
+            .held
+            .lock()
+            .expect("no panics hold this lock")
+            .remove(&part)
+            .expect("a merged batch is held");
+        let kept = held.losers.iter().filter(|l| !**l).count() as u32;
+        if kept == 0 {
+            return Ok(());
+        }
+        let s = self.next_slot;
+        self.next_slot = (s + 1) % self.slot_files.len();
+        let (file, base) = *self.slot_files[s].get_or_insert_with(|| {
+            self.next_file += 1;
+            (self.next_file - 1, 0)
+        });
+        let mut next = base;
+        let rows: Vec<u32> = held
+            .losers
+            .iter()
+            .map(|&l| {
+                if l {
+                    u32::MAX
+                } else {
+                    next += 1;
+                    next - 1
+                }
             })
+            .collect();
+        let i = (part - self.first) as usize;
+        if self.placed.len() <= i {
+            self.placed.resize_with(i + 1, || None);
         }
-        Store::Files {
-            dir, run_id, next, ..
-        } => {
-            if open.as_ref().is_some_and(|p| p.rows as usize >= PART_ROWS) {
-                close(store, open)?;
-            }
-            if open.is_none() {
-                let part = next.fetch_add(1, Ordering::Relaxed);
-                let path = dir.join(format!("spill-{run_id}-{part:05}.arrow"));
-                let writer = spill_writer(&path)?;
-                *open = Some(OpenPart {
-                    part,
-                    path,
-                    writer,
-                    rows: 0,
-                });
-            }
-            let p = open.as_mut().expect("opened above");
-            let loc = RowLoc {
-                part: p.part,
-                row: p.rows,
-            };
-            p.writer.write(&batch)?;
-            p.rows += batch.num_rows() as u32;
-            Ok(loc)
+        self.placed[i] = Some((file, rows));
+        let keep = (kept < held.rows).then(|| {
+            held.losers
+                .iter()
+                .map(|l| Some(!l))
+                .collect::<arrow::array::BooleanArray>()
+        });
+        let mut tasks = vec![SlotTask::Write { file, batch, keep }];
+        if next as usize >= PART_ROWS {
+            tasks.push(SlotTask::Close);
+            self.slot_files[s] = None;
+        } else {
+            self.slot_files[s] = Some((file, next));
         }
+        for t in tasks {
+            store.slots[s]
+                .lock()
+                .expect("no panics hold this lock")
+                .queue
+                .push_back(t);
+            tx.send(Task::Encode(s)).map_err(|_| ())?;
+        }
+        Ok(())
+    }
+
+    /// Writes every batch still held and closes every file.
+    fn dispatch_all(
+        &mut self,
+        store: &ParquetStore,
+        tx: &std::sync::mpsc::SyncSender<Task>,
+    ) -> std::result::Result<(), ()> {
+        // Merged batches in order, then any a failed file left unmerged.
+        while let Some(p) = self.ready.pop_front() {
+            self.dispatch(p, store, tx)?;
+        }
+        for i in 0..self.batches.len() {
+            if self.batches[i].is_some() {
+                self.dispatch(self.first + i as u32, store, tx)?;
+            }
+        }
+        for s in 0..self.slot_files.len() {
+            if self.slot_files[s].take().is_some() {
+                store.slots[s]
+                    .lock()
+                    .expect("no panics hold this lock")
+                    .queue
+                    .push_back(SlotTask::Close);
+                tx.send(Task::Encode(s)).map_err(|_| ())?;
+            }
+        }
+        Ok(())
     }
 }
 
 /// The decoded result of one unit of work, minus the rows themselves.
 struct Done {
-    stored: Option<(RowLoc, Keys)>,
+    /// Where its rows are, their keys, and the rows of the whole batch
+    /// they are part of.
+    stored: Option<(RowLoc, Keys, u32)>,
     rejects: Vec<Reject>,
     records: u64,
     repaired: u64,
@@ -202,6 +424,8 @@ enum Msg {
     Works(Vec<(usize, u64, std::result::Result<Box<Done>, String>)>),
     /// Files the reader has finished: `(file, units sent, error)`.
     FileEnds(Vec<(usize, u64, Option<String>)>),
+    /// The reader has sent everything.
+    ReaderDone,
     Fatal(Error),
 }
 
@@ -209,13 +433,20 @@ enum Msg {
 /// small whole files (a folder of Graph pages is thousands of 40 KB files).
 type Job = Vec<(usize, u64, WorkKind)>;
 
+/// What a worker is asked to do.
+enum Task {
+    Decode(Job),
+    /// Run the next task of a [`ParquetStore`] slot.
+    Encode(usize),
+}
+
 /// Small documents are bundled until a bundle holds this many files.
 const MAX_BUNDLE_FILES: usize = 1024;
 
 /// The reader's side of the channels: bundles small documents and batches
 /// the messages about them, so a folder of small files costs few wake-ups.
 struct Feed<'a> {
-    work_tx: &'a std::sync::mpsc::SyncSender<Job>,
+    work_tx: &'a std::sync::mpsc::SyncSender<Task>,
     res_tx: &'a std::sync::mpsc::Sender<Msg>,
     bundle: Job,
     bundle_bytes: usize,
@@ -239,7 +470,7 @@ impl Feed<'_> {
             work => {
                 self.flush()?;
                 self.work_tx
-                    .send(vec![(fi, seq, work)])
+                    .send(Task::Decode(vec![(fi, seq, work)]))
                     .map_err(|_| "cancelled".to_string())
             }
         }
@@ -260,7 +491,7 @@ impl Feed<'_> {
         if !self.bundle.is_empty() {
             self.bundle_bytes = 0;
             self.work_tx
-                .send(std::mem::take(&mut self.bundle))
+                .send(Task::Decode(std::mem::take(&mut self.bundle)))
                 .map_err(|_| "cancelled".to_string())?;
         }
         Ok(())
@@ -270,6 +501,8 @@ impl Feed<'_> {
 #[derive(Default)]
 struct FileAcc {
     done: BTreeMap<u64, Box<Done>>,
+    /// Units merged so far (they are merged in order as they arrive).
+    merged: u64,
     failed_works: u64,
     /// Works the reader sent, once it reported the file's end.
     expected: Option<u64>,
@@ -280,7 +513,7 @@ impl FileAcc {
     /// Every message about this file has arrived.
     fn complete(&self) -> bool {
         self.expected
-            .is_some_and(|n| self.done.len() as u64 + self.failed_works >= n)
+            .is_some_and(|n| self.merged + self.done.len() as u64 + self.failed_works >= n)
     }
 }
 
@@ -290,10 +523,20 @@ pub(crate) struct RunResult {
     pub failures: Vec<FileFailure>,
     pub notes: Vec<String>,
     pub index: Index,
+    /// A file failed (with `keep_going`) after some of its records were
+    /// merged: the run must be repeated without the failed files.
+    pub rerun: bool,
+    /// Where the batches of a [`Store::Parquet`] went, by part − its first
+    /// part: (file, row in file per batch row).
+    pub placed: Vec<Option<(u32, Vec<u32>)>>,
 }
 
 /// Decodes `files` into `store`, merging into `index` (which may already hold
 /// the existing dataset). Rejects go to `on_reject` in read order.
+///
+/// Records are merged as soon as everything before them is: a file that
+/// fails part-way (with `keep_going`) has then contributed records, and the
+/// result says to run again without it, so such a file never contributes.
 pub(crate) fn run(
     files: &[InputFile],
     store: &Store,
@@ -302,10 +545,11 @@ pub(crate) fn run(
     opts: &Options,
     on_reject: &mut dyn FnMut(FileReject) -> Result<()>,
 ) -> Result<RunResult> {
-    let threads = if opts.threads == 0 {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
+    let threads = threads(opts);
+    let hold_rows = if opts.hold_rows == 0 {
+        HOLD_ROWS
     } else {
-        opts.threads
+        opts.hold_rows
     };
     let contexts: Vec<FileContext> = files
         .iter()
@@ -320,11 +564,22 @@ pub(crate) fn run(
     let mut failures = Vec::new();
     let mut notes = Vec::new();
     let mut fatal: Option<Error> = None;
+    let mut rerun = false;
+    let parquet = match store {
+        Store::Parquet(p) => Some(p),
+        Store::Memory(_) => None,
+    };
+    let mut holding = Holding::new(
+        parquet.map_or(0, |p| p.first),
+        parquet.map_or(1, |p| p.slots.len()),
+    );
 
     std::thread::scope(|s| {
-        let (work_tx, work_rx) = sync_channel::<Job>(threads * 2);
+        let (work_tx, work_rx) = sync_channel::<Task>(threads * 2);
         let work_rx = Arc::new(Mutex::new(work_rx));
         let (res_tx, res_rx) = channel::<Msg>();
+        // The collector sends write tasks until the end of the run.
+        let mut collector_tx = Some(work_tx.clone());
 
         // Reader.
         {
@@ -362,6 +617,7 @@ pub(crate) fn run(
                     }
                 }
                 let _ = feed.flush();
+                let _ = res_tx.send(Msg::ReaderDone);
                 drop(work_tx);
             });
         }
@@ -375,13 +631,23 @@ pub(crate) fn run(
             let cancel = &cancel;
             let hasher = hasher.clone();
             s.spawn(move || {
-                let mut open: Option<OpenPart> = None;
                 loop {
                     let next = work_rx.lock().expect("no panics hold this lock").recv();
-                    let Ok(job) = next else { break };
+                    let Ok(task) = next else { break };
                     if cancel.load(Ordering::Relaxed) {
                         continue;
                     }
+                    let job = match task {
+                        Task::Decode(job) => job,
+                        Task::Encode(slot) => {
+                            let p = parquet.expect("write tasks come with a Parquet store");
+                            if let Err(e) = p.run_slot(slot) {
+                                let _ = res_tx.send(Msg::Fatal(e));
+                                cancel.store(true, Ordering::Relaxed);
+                            }
+                            continue;
+                        }
+                    };
                     let out = shape::decode_units(
                         job.iter().map(|(fi, _, work)| (work, &contexts[*fi])),
                         ingested_at,
@@ -401,14 +667,8 @@ pub(crate) fn run(
                                 },
                             };
                             let keys = Keys::of(&batch, &hasher);
-                            match store_batch(store, &mut open, batch) {
-                                Ok(loc) => Some((loc, keys)),
-                                Err(e) => {
-                                    let _ = res_tx.send(Msg::Fatal(e));
-                                    cancel.store(true, Ordering::Relaxed);
-                                    continue;
-                                }
-                            }
+                            let rows = batch.num_rows() as u32;
+                            Some((store_batch(store, batch), keys, rows))
                         }
                     };
                     let whole = out.units.len() == 1;
@@ -421,12 +681,13 @@ pub(crate) fn run(
                                 let mine = match &stored {
                                     Some(_) if rows.is_empty() => None,
                                     Some(_) if whole => stored.take(),
-                                    Some((loc, keys)) => Some((
+                                    Some((loc, keys, n)) => Some((
                                         RowLoc {
                                             part: loc.part,
                                             row: loc.row + rows.start as u32,
                                         },
                                         keys.slice(rows),
+                                        *n,
                                     )),
                                     None => None,
                                 };
@@ -443,9 +704,6 @@ pub(crate) fn run(
                         .collect();
                     let _ = res_tx.send(Msg::Works(results));
                 }
-                if let Err(e) = close(store, &mut open) {
-                    let _ = res_tx.send(Msg::Fatal(e));
-                }
             });
         }
         drop(res_tx);
@@ -454,6 +712,7 @@ pub(crate) fn run(
         let mut pending: HashMap<usize, FileAcc> = HashMap::new();
         let mut next_file = 0usize;
         let mut valid_new = 0u64;
+        let mut reader_done = false;
         for msg in res_rx {
             match msg {
                 Msg::Bytes(n) => {
@@ -465,8 +724,8 @@ pub(crate) fn run(
                 Msg::Fatal(e) => {
                     cancel.store(true, Ordering::Relaxed);
                     fatal.get_or_insert(e);
-                    continue;
                 }
+                Msg::ReaderDone => reader_done = true,
                 Msg::Works(results) => {
                     for (file, seq, result) in results {
                         let acc = pending.entry(file).or_default();
@@ -491,22 +750,63 @@ pub(crate) fn run(
                     }
                 }
             }
-            if fatal.is_some() {
-                continue;
-            }
-            // Settle finished files in read order.
-            while let Some(acc) = pending.get(&next_file) {
+            // Merge in read order: the current file's units as they arrive,
+            // then the next file once this one is complete.
+            while fatal.is_none() {
+                let Some(acc) = pending.get_mut(&next_file) else {
+                    break;
+                };
+                let name = &files[next_file].name;
+                if acc.error.is_none() {
+                    while let Some(done) = acc.done.remove(&acc.merged) {
+                        acc.merged += 1;
+                        counts.records += done.records;
+                        counts.repaired += done.repaired;
+                        counts.rejected += done.rejects.len() as u64;
+                        valid_new += done.records - done.rejects.len() as u64;
+                        notes.extend(done.notes.into_iter().map(|n| format!("{name}: {n}")));
+                        if let Some((loc, keys, batch_rows)) = &done.stored {
+                            if parquet.is_some() {
+                                let held = holding.note(loc.part, *batch_rows);
+                                held.merged += keys.ids.len() as u32;
+                                if held.merged == held.rows {
+                                    holding.ready.push_back(loc.part);
+                                }
+                            }
+                            index.merge(keys, loc.part, loc.row, true, |m, own, lost| {
+                                if m != Merge::Collapsed {
+                                    holding.set(own, false);
+                                }
+                                if let Some(lost) = lost {
+                                    holding.set(lost, true);
+                                }
+                            });
+                        }
+                        for mut reject in done.rejects {
+                            if let Some(r) = &opts.redactor {
+                                reject.record = r.redact_record_text(&reject.record);
+                            }
+                            if let Err(e) = on_reject(FileReject {
+                                file: name.clone(),
+                                reject,
+                            }) {
+                                cancel.store(true, Ordering::Relaxed);
+                                fatal.get_or_insert(e);
+                            }
+                        }
+                    }
+                }
                 if !acc.complete() {
                     break;
                 }
                 let acc = pending.remove(&next_file).expect("present");
-                let name = &files[next_file].name;
                 next_file += 1;
                 if let Some(p) = &opts.progress {
                     p(Progress::File);
                 }
                 if let Some(message) = acc.error {
                     if opts.keep_going {
+                        rerun |= acc.merged > 0;
                         failures.push(FileFailure {
                             file: name.clone(),
                             message,
@@ -521,34 +821,41 @@ pub(crate) fn run(
                     break;
                 }
                 counts.files += 1;
-                for (_, done) in acc.done {
-                    counts.records += done.records;
-                    counts.repaired += done.repaired;
-                    counts.rejected += done.rejects.len() as u64;
-                    valid_new += done.records - done.rejects.len() as u64;
-                    notes.extend(done.notes.into_iter().map(|n| format!("{name}: {n}")));
-                    if let Some((loc, keys)) = &done.stored {
-                        index.merge(keys, loc.part, loc.row, true, |_m: Merge| {});
-                    }
-                    for mut reject in done.rejects {
-                        if let Some(r) = &opts.redactor {
-                            reject.record = r.redact_record_text(&reject.record);
-                        }
-                        if let Err(e) = on_reject(FileReject {
-                            file: name.clone(),
-                            reject,
-                        }) {
-                            cancel.store(true, Ordering::Relaxed);
-                            fatal.get_or_insert(e);
-                        }
+            }
+            // Write the oldest batches once too many rows wait.
+            if let (Some(p), Some(tx)) = (parquet, &collector_tx)
+                && fatal.is_none()
+                && !rerun
+            {
+                while holding.held_rows > hold_rows {
+                    let Some(part) = holding.ready.pop_front() else {
+                        break;
+                    };
+                    if holding.dispatch(part, p, tx).is_err() {
+                        break;
                     }
                 }
             }
+            let finished = reader_done && pending.is_empty() && next_file >= files.len();
+            if (finished || fatal.is_some() || cancel.load(Ordering::Relaxed))
+                && let Some(tx) = collector_tx.take()
+            {
+                if fatal.is_none() && !rerun {
+                    for loc in index.finish() {
+                        holding.set(loc, true);
+                    }
+                    if let Some(p) = parquet {
+                        let _ = holding.dispatch_all(p, &tx);
+                    }
+                }
+                drop(tx);
+            }
         }
-        index.finish();
-        let new_winners = index.new_winners();
-        counts.rows = new_winners;
-        counts.duplicates = valid_new - new_winners;
+        if fatal.is_none() && !rerun {
+            let new_winners = index.new_winners();
+            counts.rows = new_winners;
+            counts.duplicates = valid_new - new_winners;
+        }
     });
     if let Some(e) = fatal {
         return Err(e);
@@ -558,5 +865,16 @@ pub(crate) fn run(
         failures,
         notes,
         index,
+        rerun,
+        placed: holding.placed,
     })
+}
+
+/// Decoding threads for `opts` (one per core by default).
+pub(crate) fn threads(opts: &Options) -> usize {
+    if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        opts.threads
+    }
 }
