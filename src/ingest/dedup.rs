@@ -75,17 +75,25 @@ impl IdHasher {
 /// device id, which dedup compares on its own), with an explicit mark for
 /// NULL so that `(NULL, "x")` and `("x", NULL)` differ.
 pub fn content_hashes(batch: &RecordBatch) -> Vec<u64> {
-    let state = datafusion::common::hash_utils::RandomState::with_seed(0x0f1e_e70b5);
+    use std::hash::BuildHasher as _;
+    let state = foldhash::fast::FixedState::with_seed(0x0f1e_e70b5);
     let mut hashes = vec![0u64; batch.num_rows()];
+    // Each value is hashed once; values are folded in with a multiply and a
+    // rotation (salted per column), which is all equality testing needs.
+    let mix = |h: &mut u64, v: u64, salt: u64| {
+        *h = (*h ^ v ^ salt)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    };
     let mut leaf = |array: &dyn Array, salt: u64| {
-        let mix = |h: &mut u64, v: u64| *h = state.hash_one((*h, salt, v));
+        let salt = salt.wrapping_mul(0xff51_afd7_ed55_8ccd);
         if let Some(s) = array.as_string_opt::<i32>() {
             for (h, v) in hashes.iter_mut().zip(s.iter()) {
-                mix(h, v.map_or(u64::MAX, |v| state.hash_one(v)));
+                mix(h, v.map_or(u64::MAX, |v| state.hash_one(v)), salt);
             }
         } else if let Some(t) = array.as_primitive_opt::<TimestampMicrosecondType>() {
             for (h, v) in hashes.iter_mut().zip(t.iter()) {
-                mix(h, v.map_or(u64::MAX, |v| state.hash_one(v)));
+                mix(h, v.map_or(u64::MAX, |v| state.hash_one(v)), salt);
             }
         }
     };
@@ -226,22 +234,22 @@ impl Index {
                 part,
                 row: first_row + i as u32,
             };
-            match self.entries.get_mut(&id) {
-                None => {
-                    self.entries.insert(
-                        id,
-                        Entry {
-                            last,
-                            hash,
-                            loc,
-                            new,
-                            winner_has_device: device != NO_DEVICE,
-                            device,
-                        },
-                    );
+            // One probe per record: the table is large and each probe is a
+            // likely cache miss.
+            match self.entries.entry(id) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(Entry {
+                        last,
+                        hash,
+                        loc,
+                        new,
+                        winner_has_device: device != NO_DEVICE,
+                        device,
+                    });
                     on(Merge::Inserted, loc, None);
                 }
-                Some(e) => {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let e = o.get_mut();
                     // Records fold in read order: the latest wins; at the same
                     // time, different content (or a different known device)
                     // wins as the one read last; the same content collapses.
