@@ -238,7 +238,11 @@ proptest! {
             format!("{{{}}}", members.join(","))
         };
         if how == 0 {
-            text.truncate(at.index(text.len() + 1));
+            let mut cut = at.index(text.len() + 1);
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
         }
         if let Some(fast) = scan::page(&text) {
             let slow = shape::fast_page_serde(&text).unwrap_or_else(|| panic!("serde_json refuses: {text}"));

@@ -73,6 +73,76 @@ fn hex4(b: &[u8]) -> Option<u16> {
     Some(v)
 }
 
+/// An operation's properties in the order Graph writes them.
+const OP_KEYS: &[(&[u8], OpKey)] = &[
+    (b"\"@odata.type\":", OpKey::Other),
+    (b"\"id\":", OpKey::Id),
+    (b"\"operationType\":", OpKey::OperationType),
+    (b"\"status\":", OpKey::Status),
+    (b"\"createdDateTime\":", OpKey::Created),
+    (b"\"startedDateTime\":", OpKey::Started),
+    (b"\"completedDateTime\":", OpKey::Completed),
+    (b"\"lastActionDateTime\":", OpKey::LastAction),
+    (b"\"createdBy\":", OpKey::CreatedBy),
+    (b"\"lastActionBy\":", OpKey::LastActionBy),
+    (b"\"error\":", OpKey::Error),
+    (b"\"deviceId\":", OpKey::DeviceId),
+];
+
+#[derive(Clone, Copy)]
+enum SetKey {
+    User,
+    Application,
+    Device,
+    Other,
+}
+
+/// An identitySet's members in the order Graph writes them.
+const SET_KEYS: &[(&[u8], SetKey)] = &[
+    (b"\"application\":", SetKey::Application),
+    (b"\"device\":", SetKey::Device),
+    (b"\"user\":", SetKey::User),
+];
+
+/// As the serde path classifies an identitySet's members.
+fn set_key(k: &str) -> SetKey {
+    if key_is(k, "user") {
+        SetKey::User
+    } else if key_is(k, "application") {
+        SetKey::Application
+    } else if key_is(k, "device") {
+        SetKey::Device
+    } else {
+        SetKey::Other
+    }
+}
+
+#[derive(Clone, Copy)]
+enum IdKey {
+    Id,
+    DisplayName,
+    Other,
+}
+
+/// An identity's properties in the order Graph writes them.
+const IDENTITY_KEYS: &[(&[u8], IdKey)] = &[
+    (b"\"@odata.type\":", IdKey::Other),
+    (b"\"id\":", IdKey::Id),
+    (b"\"displayName\":", IdKey::DisplayName),
+    (b"\"userIdentityType\":", IdKey::Other),
+];
+
+/// As the serde path classifies an identity's properties.
+fn identity_key(k: &str) -> IdKey {
+    if key_is(k, "id") {
+        IdKey::Id
+    } else if key_is(k, "displayname") {
+        IdKey::DisplayName
+    } else {
+        IdKey::Other
+    }
+}
+
 impl<'a> Cursor<'a> {
     fn new(text: &'a str) -> Self {
         Cursor {
@@ -301,6 +371,65 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// [`Cursor::object`] for an object whose property names usually come
+    /// in a known order (Graph writes them so): where the next bytes are
+    /// the expected `"name":`, the name is taken as it is, without scanning
+    /// or matching it. Any other name is read and `classify`d as usual, and
+    /// the expectation moves on from it. `known` must classify as `classify`
+    /// does.
+    #[inline]
+    fn object_keyed<K: Copy>(
+        &mut self,
+        known: &[(&[u8], K)],
+        classify: impl Fn(&'a str) -> K,
+        mut each: impl FnMut(&mut Self, K) -> Option<()>,
+    ) -> Option<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        self.pos += 1;
+        if self.peek()? == b'}' {
+            self.pos += 1;
+            self.depth -= 1;
+            return Some(());
+        }
+        let mut next = 0;
+        loop {
+            if self.peek()? != b'"' {
+                return None;
+            }
+            let key = match known.get(next) {
+                Some(&(pattern, k)) if self.bytes()[self.pos..].starts_with(pattern) => {
+                    self.pos += pattern.len();
+                    next += 1;
+                    k
+                }
+                _ => {
+                    let name = self.key()?;
+                    self.expect(b':')?;
+                    if let Some(i) = known.iter().position(|(p, _)| {
+                        p.len() == name.len() + 3 && &p[1..p.len() - 2] == name.as_bytes()
+                    }) {
+                        next = i + 1;
+                    }
+                    classify(name)
+                }
+            };
+            self.peek()?;
+            each(self, key)?;
+            match self.peek()? {
+                b',' => self.pos += 1,
+                b'}' => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
     /// Walks an array (`pos` at `[`), calling `each` with the cursor at
     /// every element; `each` must consume it.
     fn array(&mut self, mut each: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
@@ -394,34 +523,23 @@ impl<'a> Cursor<'a> {
     }
 
     fn identity(&mut self, out: &mut RawIdentity<'a>) -> Option<()> {
-        self.object(|c, k| {
+        self.object_keyed(IDENTITY_KEYS, identity_key, |c, k| {
             match k {
-                "id" => out.id = c.text()?,
-                "displayName" => out.display_name = c.text()?,
-                _ => {
-                    if key_is(k, "id") {
-                        out.id = c.text()?;
-                    } else if key_is(k, "displayname") {
-                        out.display_name = c.text()?;
-                    } else {
-                        c.skip_value()?;
-                    }
-                }
+                IdKey::Id => out.id = c.text()?,
+                IdKey::DisplayName => out.display_name = c.text()?,
+                IdKey::Other => c.skip_value()?,
             }
             Some(())
         })
     }
 
     fn identity_set(&mut self, out: &mut RawIdentitySet<'a>) -> Option<()> {
-        self.object(|c, k| {
+        self.object_keyed(SET_KEYS, set_key, |c, k| {
             let member = match k {
-                "user" => &mut out.user,
-                "application" => &mut out.application,
-                "device" => &mut out.device,
-                _ if key_is(k, "user") => &mut out.user,
-                _ if key_is(k, "application") => &mut out.application,
-                _ if key_is(k, "device") => &mut out.device,
-                _ => return c.skip_value(),
+                SetKey::User => &mut out.user,
+                SetKey::Application => &mut out.application,
+                SetKey::Device => &mut out.device,
+                SetKey::Other => return c.skip_value(),
             };
             c.lenient(member, Self::identity)
         })
@@ -442,24 +560,7 @@ impl<'a> Cursor<'a> {
 
     /// An operation object (`pos` at `{`) into `op`, which starts empty.
     fn op(&mut self, op: &mut RawOp<'a>) -> Option<()> {
-        self.object(|c, k| {
-            // Graph's own spellings first; any other goes through the
-            // folding match the serde path uses.
-            let key = match k {
-                "@odata.type" => OpKey::Other,
-                "id" => OpKey::Id,
-                "operationType" => OpKey::OperationType,
-                "status" => OpKey::Status,
-                "createdDateTime" => OpKey::Created,
-                "startedDateTime" => OpKey::Started,
-                "completedDateTime" => OpKey::Completed,
-                "lastActionDateTime" => OpKey::LastAction,
-                "createdBy" => OpKey::CreatedBy,
-                "lastActionBy" => OpKey::LastActionBy,
-                "error" => OpKey::Error,
-                "deviceId" => OpKey::DeviceId,
-                _ => op_key(k),
-            };
+        self.object_keyed(OP_KEYS, op_key, |c, key| {
             match key {
                 OpKey::Id => op.id = c.text()?,
                 OpKey::DeviceId => op.device_id = c.text()?,
