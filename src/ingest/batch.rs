@@ -54,11 +54,15 @@ struct IdentityBuilder {
 }
 
 impl IdentityBuilder {
-    fn new(cap: usize) -> Self {
+    /// `usual`: the member is usually present (room for its text up front;
+    /// others grow as needed, since a batch keeps its builders' capacity
+    /// for as long as it is held).
+    fn new(cap: usize, usual: bool) -> Self {
+        let (ids, names) = if usual { (cap * 36, cap * 16) } else { (0, 0) };
         Self {
             nulls: NullBufferBuilder::new(cap),
-            id: StringBuilder::with_capacity(cap, cap * 36),
-            display_name: StringBuilder::with_capacity(cap, cap * 16),
+            id: StringBuilder::with_capacity(cap, ids),
+            display_name: StringBuilder::with_capacity(cap, names),
         }
     }
 
@@ -100,9 +104,9 @@ impl IdentitySetBuilder {
     fn new(cap: usize) -> Self {
         Self {
             nulls: NullBufferBuilder::new(cap),
-            user: IdentityBuilder::new(cap),
-            application: IdentityBuilder::new(cap),
-            device: IdentityBuilder::new(cap),
+            user: IdentityBuilder::new(cap, true),
+            application: IdentityBuilder::new(cap, false),
+            device: IdentityBuilder::new(cap, false),
         }
     }
 
