@@ -2,10 +2,11 @@
 //!
 //! The data flows: [`discover`] the input files → [`source`] opens them
 //! (gzip, BOM, UTF-16) and cuts them into work → [`shape`] finds the
-//! operations in each shape → [`record`] decodes and normalises one operation
-//! → [`batch`] builds Arrow → [`dedup`] keeps one row per id → [`dataset`]
-//! writes Parquet and commits atomically. [`pipeline`] runs the steps on
-//! every core.
+//! operations in each shape → [`scan`] reads one operation (or a whole list
+//! page) in one pass, [`record`] with serde_json where it declines, and
+//! normalises it → [`batch`] builds Arrow → [`dedup`] keeps one row per id →
+//! [`dataset`] writes Parquet and commits atomically. [`pipeline`] runs the
+//! steps on every core, writing Parquet while it decodes.
 
 pub mod batch;
 pub mod dataset;
