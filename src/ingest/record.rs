@@ -255,24 +255,28 @@ macro_rules! lenient_object {
     };
 }
 
+/// What a property of an identity is.
 #[derive(Clone, Copy)]
-enum IdKey {
+pub(crate) enum IdKey {
     Id,
     DisplayName,
     Other,
 }
 
+/// Classifies a property of an identity (both decoders use this).
+pub(crate) fn identity_key(k: &str) -> IdKey {
+    if key_is(k, "id") {
+        IdKey::Id
+    } else if key_is(k, "displayname") {
+        IdKey::DisplayName
+    } else {
+        IdKey::Other
+    }
+}
+
 lenient_object!(RawIdentity, |mut map: A| {
     let mut out = RawIdentity::default();
-    while let Some(k) = map.next_key_seed(KeySeed(|k: &str| {
-        if key_is(k, "id") {
-            IdKey::Id
-        } else if key_is(k, "displayname") {
-            IdKey::DisplayName
-        } else {
-            IdKey::Other
-        }
-    }))? {
+    while let Some(k) = map.next_key_seed(KeySeed(identity_key))? {
         match k {
             IdKey::Id => out.id = map.next_value()?,
             IdKey::DisplayName => out.display_name = map.next_value()?,
@@ -284,27 +288,31 @@ lenient_object!(RawIdentity, |mut map: A| {
     Ok(out)
 });
 
+/// What a member of an identitySet is.
 #[derive(Clone, Copy)]
-enum SetKey {
+pub(crate) enum SetKey {
     User,
     Application,
     Device,
     Other,
 }
 
+/// Classifies a member of an identitySet (both decoders use this).
+pub(crate) fn set_key(k: &str) -> SetKey {
+    if key_is(k, "user") {
+        SetKey::User
+    } else if key_is(k, "application") {
+        SetKey::Application
+    } else if key_is(k, "device") {
+        SetKey::Device
+    } else {
+        SetKey::Other
+    }
+}
+
 lenient_object!(RawIdentitySet, |mut map: A| {
     let mut out = RawIdentitySet::default();
-    while let Some(k) = map.next_key_seed(KeySeed(|k: &str| {
-        if key_is(k, "user") {
-            SetKey::User
-        } else if key_is(k, "application") {
-            SetKey::Application
-        } else if key_is(k, "device") {
-            SetKey::Device
-        } else {
-            SetKey::Other
-        }
-    }))? {
+    while let Some(k) = map.next_key_seed(KeySeed(set_key))? {
         match k {
             SetKey::User => out.user = map.next_value::<Lenient<RawIdentity>>()?.0,
             SetKey::Application => out.application = map.next_value::<Lenient<RawIdentity>>()?.0,
@@ -317,24 +325,28 @@ lenient_object!(RawIdentitySet, |mut map: A| {
     Ok(out)
 });
 
+/// What a property of an error is.
 #[derive(Clone, Copy)]
-enum ErrKey {
+pub(crate) enum ErrKey {
     Code,
     Message,
     Other,
 }
 
+/// Classifies a property of an error (both decoders use this).
+pub(crate) fn error_key(k: &str) -> ErrKey {
+    if key_is(k, "code") {
+        ErrKey::Code
+    } else if key_is(k, "message") {
+        ErrKey::Message
+    } else {
+        ErrKey::Other
+    }
+}
+
 lenient_object!(RawError, |mut map: A| {
     let mut out = RawError::default();
-    while let Some(k) = map.next_key_seed(KeySeed(|k: &str| {
-        if key_is(k, "code") {
-            ErrKey::Code
-        } else if key_is(k, "message") {
-            ErrKey::Message
-        } else {
-            ErrKey::Other
-        }
-    }))? {
+    while let Some(k) = map.next_key_seed(KeySeed(error_key))? {
         match k {
             ErrKey::Code => out.code = map.next_value()?,
             ErrKey::Message => out.message = map.next_value()?,

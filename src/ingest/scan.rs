@@ -16,7 +16,10 @@
 
 use std::borrow::Cow;
 
-use super::record::{OpKey, RawError, RawIdentity, RawIdentitySet, RawOp, Text, key_is, op_key};
+use super::record::{
+    ErrKey, IdKey, OpKey, RawError, RawIdentity, RawIdentitySet, RawOp, SetKey, Text, error_key,
+    identity_key, key_is, op_key, set_key,
+};
 
 /// Nesting deeper than this is left to serde_json (which has its own limit).
 const MAX_DEPTH: u32 = 64;
@@ -89,40 +92,12 @@ const OP_KEYS: &[(&[u8], OpKey)] = &[
     (b"\"deviceId\":", OpKey::DeviceId),
 ];
 
-#[derive(Clone, Copy)]
-enum SetKey {
-    User,
-    Application,
-    Device,
-    Other,
-}
-
 /// An identitySet's members in the order Graph writes them.
 const SET_KEYS: &[(&[u8], SetKey)] = &[
     (b"\"application\":", SetKey::Application),
     (b"\"device\":", SetKey::Device),
     (b"\"user\":", SetKey::User),
 ];
-
-/// As the serde path classifies an identitySet's members.
-fn set_key(k: &str) -> SetKey {
-    if key_is(k, "user") {
-        SetKey::User
-    } else if key_is(k, "application") {
-        SetKey::Application
-    } else if key_is(k, "device") {
-        SetKey::Device
-    } else {
-        SetKey::Other
-    }
-}
-
-#[derive(Clone, Copy)]
-enum IdKey {
-    Id,
-    DisplayName,
-    Other,
-}
 
 /// An identity's properties in the order Graph writes them.
 const IDENTITY_KEYS: &[(&[u8], IdKey)] = &[
@@ -131,17 +106,6 @@ const IDENTITY_KEYS: &[(&[u8], IdKey)] = &[
     (b"\"displayName\":", IdKey::DisplayName),
     (b"\"userIdentityType\":", IdKey::Other),
 ];
-
-/// As the serde path classifies an identity's properties.
-fn identity_key(k: &str) -> IdKey {
-    if key_is(k, "id") {
-        IdKey::Id
-    } else if key_is(k, "displayname") {
-        IdKey::DisplayName
-    } else {
-        IdKey::Other
-    }
-}
 
 impl<'a> Cursor<'a> {
     fn new(text: &'a str) -> Self {
@@ -547,12 +511,10 @@ impl<'a> Cursor<'a> {
 
     fn error(&mut self, out: &mut RawError<'a>) -> Option<()> {
         self.object(|c, k| {
-            if key_is(k, "code") {
-                out.code = c.text()?;
-            } else if key_is(k, "message") {
-                out.message = c.text()?;
-            } else {
-                c.skip_value()?;
+            match error_key(k) {
+                ErrKey::Code => out.code = c.text()?,
+                ErrKey::Message => out.message = c.text()?,
+                ErrKey::Other => c.skip_value()?,
             }
             Some(())
         })
