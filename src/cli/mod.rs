@@ -57,6 +57,11 @@ pub struct IngestArgs {
     /// Queue behind another ingest into the same dataset instead of failing.
     #[arg(long)]
     pub wait: bool,
+    /// Decoded rows held in memory before the oldest are written (0: 262,144).
+    /// Fewer use less memory; a duplicate read after its earlier copy was
+    /// written makes that file be rewritten at the end.
+    #[arg(long, default_value_t = 0, value_name = "ROWS")]
+    pub hold_rows: usize,
     /// Reject records (NDJSON lines, array elements) longer than this.
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     pub max_record_bytes: usize,
