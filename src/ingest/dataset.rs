@@ -130,6 +130,10 @@ pub fn writer_properties() -> WriterProperties {
         ZstdLevel::try_new(1).expect("valid level"),
     ))
     .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+    // Values are handed to the column encoders 8,192 at a time instead of
+    // 1,024: fewer calls and page-size checks per column (a page may then
+    // pass the 1 MiB target by one such batch).
+    .set_write_batch_size(8192)
     .set_statistics_enabled(EnabledStatistics::Page)
     .set_created_by(format!("fleetops {}", env!("CARGO_PKG_VERSION")))
     .build()
