@@ -14,7 +14,6 @@
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use parquet::arrow::ArrowWriter;
@@ -447,6 +446,3 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
         }
     }
 }
-
-/// Shared handle to written part files.
-pub type PartList = Arc<std::sync::Mutex<Vec<Option<(PathBuf, u32)>>>>;
