@@ -6,7 +6,7 @@
 //! document, read whole.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 
 use flate2::read::MultiGzDecoder;
 
@@ -91,59 +91,63 @@ impl<R: Read> Read for BombGuard<R> {
     }
 }
 
-/// Opens `file`, decompressing gzip; also the file's size when it is a
-/// plain file (to size the first read).
-fn open(file: &InputFile, limits: &Limits) -> io::Result<(Box<dyn Read + Send>, Option<u64>)> {
-    let mut size = None;
-    let raw: Box<dyn Read + Send> = match &file.path {
-        Some(p) => {
-            let f = File::open(p)?;
-            size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-            if size.is_some() {
-                // A plain file is read as it is: `File` fills a buffer without
-                // zeroing it first, which a wrapper without `read_buf` cannot.
-                let mut magic = [0u8; 2];
-                let n = std::os::unix::fs::FileExt::read_at(&f, &mut magic, 0)?;
-                if magic[..n] != [0x1f, 0x8b] {
-                    return Ok((Box::new(f), size));
-                }
-            }
-            Box::new(f)
-        }
+/// Opens `file` as it is stored; gzip is recognised later, from the first
+/// bytes read (no separate read of the magic bytes: it costs a system call
+/// per file, which shows on folders of thousands of pages).
+fn open(file: &InputFile) -> io::Result<Box<dyn Read + Send>> {
+    Ok(match &file.path {
+        Some(p) => Box::new(File::open(p)?),
         None => Box::new(io::stdin()),
-    };
+    })
+}
+
+/// Decompresses `head` (the bytes already read) followed by the rest of `raw`.
+fn gunzip(head: Vec<u8>, raw: Box<dyn Read + Send>, limits: &Limits) -> Box<dyn Read + Send> {
     let compressed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counted = Counted {
-        inner: raw,
+        inner: io::Cursor::new(head).chain(raw),
         read: compressed.clone(),
     };
-    let mut br = BufReader::with_capacity(1 << 16, counted);
-    let head = br.fill_buf()?;
-    if head.starts_with(&[0x1f, 0x8b]) {
-        Ok((
-            Box::new(BombGuard {
-                inner: MultiGzDecoder::new(br),
-                compressed,
-                out: 0,
-                limits: *limits,
-            }),
-            None,
-        ))
-    } else {
-        Ok((Box::new(br), size))
+    Box::new(BombGuard {
+        inner: MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counted)),
+        compressed,
+        out: 0,
+        limits: *limits,
+    })
+}
+
+/// The first read of a file whose size is known to be `size` < a block: one
+/// read of all of it and one that finds its end (`read_to_end` would start
+/// with 8 KiB and work up). False when the file ended; a file that grew
+/// since it was listed is read on like any other.
+fn fill_known(r: &mut dyn Read, buf: &mut Vec<u8>, size: usize, block: usize) -> io::Result<bool> {
+    buf.resize(size + 1, 0);
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(filled);
+                return Err(e);
+            }
+        }
     }
+    let grew = filled == buf.len();
+    buf.truncate(filled);
+    if grew && filled < block {
+        return fill(r, buf, block - filled);
+    }
+    Ok(grew)
 }
 
 /// Reads until `buf` holds `want` more bytes or the input ends; false at EOF.
 fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
     let target = buf.len() + want;
-    while buf.len() < target {
-        let n = r.take((target - buf.len()) as u64).read_to_end(buf)?;
-        if n == 0 {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    // `read_to_end` stops short of the limit only at the end of the input.
+    r.take(want as u64).read_to_end(buf)?;
+    Ok(buf.len() >= target)
 }
 
 fn read_rest(r: &mut dyn Read, buf: &mut Vec<u8>, limits: &Limits) -> Result<(), String> {
@@ -207,12 +211,26 @@ pub fn split(
     limits: &Limits,
     emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), String>,
 ) -> Result<(), String> {
-    let (mut r, size) = open(file, limits).map_err(|e| read_error(&e))?;
+    let mut r = open(file).map_err(|e| read_error(&e))?;
     let block = limits.block_bytes.max(1024);
-    // A small file is read into a buffer of its size, not a whole block.
-    let cap = size.map_or(block, |n| (n as usize).saturating_add(1).min(block));
-    let mut buf = Vec::with_capacity(cap + (block >> 2).min(cap));
-    let more = fill(&mut *r, &mut buf, block).map_err(|e| read_error(&e))?;
+    let mut buf;
+    let mut more = match file.size.map(|n| n as usize).filter(|&n| n < block) {
+        // A small file is read into a buffer of its size, not a whole block.
+        Some(size) => {
+            buf = Vec::with_capacity(size + 1);
+            fill_known(&mut *r, &mut buf, size, block)
+        }
+        None => {
+            buf = Vec::with_capacity(block + (block >> 2));
+            fill(&mut *r, &mut buf, block)
+        }
+    }
+    .map_err(|e| read_error(&e))?;
+    if buf.starts_with(&[0x1f, 0x8b]) {
+        r = gunzip(std::mem::take(&mut buf), r, limits);
+        buf = Vec::with_capacity(block + (block >> 2));
+        more = fill(&mut *r, &mut buf, block).map_err(|e| read_error(&e))?;
+    }
 
     // Encodings.
     if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -346,5 +364,101 @@ fn ndjson(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// What `split` hands on for `bytes` stored in a file, with `size` as
+    /// the size the file had when it was listed.
+    fn split_with_hint(bytes: &[u8], size: Option<u64>, block: usize) -> Vec<(String, Vec<u8>)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        std::fs::write(&path, bytes).unwrap();
+        let file = InputFile {
+            path: Some(path),
+            name: "x.json".into(),
+            path_device: None,
+            size,
+        };
+        let limits = Limits {
+            block_bytes: block,
+            ..Limits::default()
+        };
+        let mut out = Vec::new();
+        split(&file, &limits, &mut |w, _| {
+            out.push(match w {
+                WorkKind::Lines { data, first_line } => (format!("lines@{first_line}"), data),
+                WorkKind::Document { data } => ("document".into(), data),
+                WorkKind::Oversize { line, .. } => (format!("oversize@{line}"), Vec::new()),
+            });
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn a_stale_size_never_cuts_or_pads_a_file() {
+        let page = br#"{"value":[{"id":"a"},{"id":"b"}]}"#.to_vec();
+        let n = page.len() as u64;
+        // Listed size right, too small (the file grew), too large (it shrank), unknown.
+        for size in [Some(n), Some(3), Some(0), Some(n + 100), None] {
+            assert_eq!(
+                split_with_hint(&page, size, 1024),
+                vec![("document".to_string(), page.clone())],
+                "size hint {size:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_that_grew_past_a_block_is_cut_into_lines() {
+        let line = br#"{"id":"a","status":"queued"}"#;
+        let mut nd = Vec::new();
+        for _ in 0..100 {
+            nd.extend_from_slice(line);
+            nd.push(b'\n');
+        }
+        let whole = split_with_hint(&nd, None, 1024);
+        assert!(whole.len() > 2, "{} blocks", whole.len());
+        assert_eq!(split_with_hint(&nd, Some(10), 1024), whole);
+        let joined: Vec<u8> = whole.iter().flat_map(|(_, d)| d.clone()).collect();
+        assert_eq!(joined, nd);
+    }
+
+    #[test]
+    fn gzip_is_recognised_from_the_first_read() {
+        let page = br#"{"value":[{"id":"a"}]}"#.to_vec();
+        let packed = gz(&page);
+        let n = packed.len() as u64;
+        for size in [Some(n), Some(1), None] {
+            assert_eq!(
+                split_with_hint(&packed, size, 1024),
+                vec![("document".to_string(), page.clone())],
+                "size hint {size:?}"
+            );
+        }
+        // Compressed NDJSON larger than a block, in a file smaller than one.
+        let mut nd = Vec::new();
+        for i in 0..200 {
+            nd.extend_from_slice(format!("{{\"id\":\"op-{i}\"}}\n").as_bytes());
+        }
+        let packed = gz(&nd);
+        assert!(packed.len() < 1024);
+        let blocks = split_with_hint(&packed, Some(packed.len() as u64), 1024);
+        assert!(blocks.len() > 1);
+        assert!(blocks.iter().all(|(k, _)| k.starts_with("lines@")));
+        let joined: Vec<u8> = blocks.iter().flat_map(|(_, d)| d.clone()).collect();
+        assert_eq!(joined, nd);
     }
 }
