@@ -165,6 +165,11 @@ pub struct Index {
     /// they were: [`Index::finish`] keeps them when the final winner is the
     /// same operation, so re-reading files already ingested changes nothing.
     displaced: Map<u128, Entry>,
+    /// Winners stored in each part, by part number: a part whose rows are
+    /// all winners needs no plan (see [`Index::winners_in`]).
+    winners: Vec<u32>,
+    /// Winners whose device id must be filled in from another record.
+    fills: u64,
 }
 
 /// What merging one record did.
@@ -178,7 +183,42 @@ pub enum Merge {
     Collapsed,
 }
 
+impl Entry {
+    fn needs_fill(&self) -> bool {
+        !self.winner_has_device && self.device != NO_DEVICE
+    }
+}
+
+fn count_win(winners: &mut Vec<u32>, loc: RowLoc) {
+    let p = loc.part as usize;
+    if winners.len() <= p {
+        winners.resize(p + 1, 0);
+    }
+    winners[p] += 1;
+}
+
+fn count_loss(winners: &mut [u32], loc: RowLoc) {
+    winners[loc.part as usize] -= 1;
+}
+
 impl Index {
+    /// How many winners part `part` holds now. When that is all of the
+    /// part's rows and [`Index::needs_fills`] is false, the part is kept as
+    /// it is, without the pass over every id that [`Index::plan`] makes.
+    pub fn winners_in(&self, part: u32) -> u32 {
+        self.winners.get(part as usize).copied().unwrap_or(0)
+    }
+
+    /// One past the highest part number that ever held a winner.
+    pub fn parts(&self) -> u32 {
+        self.winners.len() as u32
+    }
+
+    /// Some winner lacks a device id that another record of it gave.
+    pub fn needs_fills(&self) -> bool {
+        self.fills > 0
+    }
+
     fn intern(&mut self, hash: u128, device: &str) -> u32 {
         if let Some(&i) = self.device_ids.get(&hash) {
             return i;
@@ -246,10 +286,12 @@ impl Index {
                         winner_has_device: device != NO_DEVICE,
                         device,
                     });
+                    count_win(&mut self.winners, loc);
                     on(Merge::Inserted, loc, None);
                 }
                 std::collections::hash_map::Entry::Occupied(mut o) => {
                     let e = o.get_mut();
+                    let filled_before = e.needs_fill();
                     // Records fold in read order: the latest wins; at the same
                     // time, different content (or a different known device)
                     // wins as the one read last; the same content collapses.
@@ -269,11 +311,19 @@ impl Index {
                         if device != NO_DEVICE {
                             e.device = device;
                         }
+                        let filled_after = e.needs_fill();
+                        self.fills =
+                            self.fills + u64::from(filled_after) - u64::from(filled_before);
+                        count_loss(&mut self.winners, lost);
+                        count_win(&mut self.winners, loc);
                         on(Merge::Replaced, loc, Some(lost));
                     } else {
                         if e.device == NO_DEVICE {
                             e.device = device;
                         }
+                        let filled_after = e.needs_fill();
+                        self.fills =
+                            self.fills + u64::from(filled_after) - u64::from(filled_before);
                         on(Merge::Collapsed, loc, None);
                     }
                 }
@@ -296,8 +346,12 @@ impl Index {
                 continue;
             };
             if e.new && e.last == old.last && e.hash == old.hash && e.device == old.device {
-                lost.push(e.loc);
+                let (was, now) = (e.loc, old.loc);
+                self.fills = self.fills + u64::from(old.needs_fill()) - u64::from(e.needs_fill());
+                lost.push(was);
                 *e = old;
+                count_loss(&mut self.winners, was);
+                count_win(&mut self.winners, now);
             }
         }
         lost

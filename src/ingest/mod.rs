@@ -314,29 +314,56 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
         row_counts.push(w.rows);
     }
     let placed = &result.placed;
-    let plans = result.index.plan_mapped(&row_counts, |loc| {
-        if loc.part < first_new {
-            return loc;
-        }
-        let (file, rows) = placed[(loc.part - first_new) as usize]
-            .as_ref()
-            .expect("every batch holding a winner was written");
-        RowLoc {
-            part: first_new + file,
-            row: rows[loc.row as usize],
-        }
-    });
-    drop(result.index);
+    // Usually no row lost after it was written and no winner needs a device
+    // id from another record: then every part stays as it is, which the
+    // index's counts show without a pass over every id.
+    let index = &result.index;
+    let last_part = index.parts().max(first_new + placed.len() as u32);
+    let all_kept = !index.needs_fills()
+        && (0..first_new).all(|p| index.winners_in(p) == row_counts[p as usize])
+        && (first_new..last_part).all(|p| {
+            let kept = placed
+                .get((p - first_new) as usize)
+                .and_then(Option::as_ref);
+            let written = kept.map_or(0, |(_, rows)| {
+                rows.iter().filter(|&&r| r != u32::MAX).count() as u32
+            });
+            index.winners_in(p) == written
+        });
+    let plan = || {
+        index.plan_mapped(&row_counts, |loc| {
+            if loc.part < first_new {
+                return loc;
+            }
+            let (file, rows) = placed[(loc.part - first_new) as usize]
+                .as_ref()
+                .expect("every batch holding a winner was written");
+            RowLoc {
+                part: first_new + file,
+                row: rows[loc.row as usize],
+            }
+        })
+    };
+    if cfg!(debug_assertions) && all_kept {
+        // The tests check the counts against the full plan.
+        assert!(plan().iter().all(dedup::PartPlan::unchanged));
+    }
+    let plans = (!all_kept).then(plan);
+    // Freeing a table of a million ids takes a while: not on the way.
+    let index = result.index;
+    std::thread::spawn(move || drop(index));
+    trace.mark("plan");
     let ops_dir = staging.operations_dir();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let settle = |i: usize| -> Result<()> {
-        let ((src, is_new), plan) = (&sources[i], &plans[i]);
-        if plan.unchanged() {
+        let (src, is_new) = &sources[i];
+        let plan = plans.as_ref().map(|p| &p[i]);
+        if plan.is_none_or(|p| p.unchanged()) {
             if !*is_new {
                 let name = src.file_name().expect("part files have names");
                 staging.carry(src, &ops_dir.join(name))?;
             }
-        } else if plan.kept > 0 {
+        } else if let Some(plan) = plan.filter(|p| p.kept > 0) {
             // Some rows lost (or need a device id) after they were written.
             let dest = ops_dir.join(format!("part-{run_id}-{i:05}-m.parquet"));
             let mut w = dataset::parquet_writer(&dest)?;
@@ -351,7 +378,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
             })?;
             w.close()?;
         }
-        if *is_new && !plan.unchanged() {
+        if *is_new && plan.is_some_and(|p| !p.unchanged()) {
             std::fs::remove_file(src).map_err(|e| Error::io(src, e))?;
         }
         Ok(())
@@ -376,6 +403,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
             .map(|w| w.join().expect("settling never panics"))
             .collect::<Result<Vec<()>>>()
     })?;
+    trace.mark("rewrite");
     for p in std::fs::read_dir(&ops_dir).map_err(|e| Error::io(&ops_dir, e))? {
         let p = p.map_err(|e| Error::io(&ops_dir, e))?.path();
         File::open(&p)
