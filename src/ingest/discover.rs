@@ -13,7 +13,8 @@ pub struct InputFile {
     pub name: String,
     /// Device id from the path (contract §1 rule d).
     pub path_device: Option<String>,
-    /// Size in bytes when the file was found (a hint: the file is read to its end).
+    /// Size in bytes, when known before reading (a named file); a hint
+    /// only: the file is read to its end.
     pub size: Option<u64>,
 }
 
@@ -75,7 +76,8 @@ fn walk(dir: &Path, out: &mut Vec<InputFile>, depth: usize) -> Result<()> {
         return Ok(());
     }
     // Names are taken once: sorting by `DirEntry::file_name` would allocate
-    // on every comparison, which shows on folders of 20,000 pages.
+    // on every comparison, which shows on folders of 20,000 pages. The file
+    // type comes from the directory listing itself.
     let mut entries: Vec<(String, std::fs::DirEntry)> = Vec::new();
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let e = e.map_err(|e| Error::io(dir, e))?;
@@ -91,17 +93,10 @@ fn walk(dir: &Path, out: &mut Vec<InputFile>, depth: usize) -> Result<()> {
         let ft = e.file_type().map_err(|err| Error::io(&path, err))?;
         if ft.is_dir() {
             walk(&path, out, depth + 1)?;
-        } else if (ft.is_file() || ft.is_symlink()) && wanted(&path) {
-            // One stat per file, relative to the folder; a symlink is followed.
-            let meta = if ft.is_symlink() {
-                std::fs::metadata(&path)
-            } else {
-                e.metadata()
-            };
-            match meta {
-                Ok(m) if m.is_file() => out.push(file(path, Some(m.len()))),
-                _ => {}
-            }
+        } else if (ft.is_file() || (ft.is_symlink() && path.is_file())) && wanted(&path) {
+            // No stat per file here: the reader learns the size from the
+            // open file, while other files are being decoded.
+            out.push(file(path, None));
         }
     }
     Ok(())
@@ -114,6 +109,33 @@ fn file(path: PathBuf, size: Option<u64>) -> InputFile {
         path: Some(path),
         size,
     }
+}
+
+/// About how many bytes `files` hold: the sizes known, and for the rest the
+/// mean size of up to 64 of them spread over the list (a stat each), times
+/// their number. Sizes the dedup index before reading.
+pub fn estimate_bytes(files: &[InputFile]) -> u64 {
+    let known: u64 = files.iter().filter_map(|f| f.size).sum();
+    let unknown: Vec<&Path> = files
+        .iter()
+        .filter(|f| f.size.is_none())
+        .filter_map(|f| f.path.as_deref())
+        .collect();
+    if unknown.is_empty() {
+        return known;
+    }
+    let step = unknown.len().div_ceil(64);
+    let sample: Vec<u64> = unknown
+        .iter()
+        .step_by(step)
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .collect();
+    if sample.is_empty() {
+        return known;
+    }
+    let mean = sample.iter().sum::<u64>() / sample.len() as u64;
+    known.saturating_add(mean.saturating_mul(unknown.len() as u64))
 }
 
 /// Lists the files to read, in the order they are read (named order; folders

@@ -238,7 +238,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     // only with different content.
     let existing = ds.parts()?;
     // Room for the ids already there and about one per 700 input bytes.
-    let input_bytes: u64 = files.iter().filter_map(|f| f.size).sum();
+    let input_bytes = discover::estimate_bytes(&files);
     let capacity = (input_bytes / 700).min(50_000_000) as usize;
     let threads = pipeline::threads(opts);
     let mut earlier_failures = Vec::new();

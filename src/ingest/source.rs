@@ -94,10 +94,19 @@ impl<R: Read> Read for BombGuard<R> {
 /// Opens `file` as it is stored; gzip is recognised later, from the first
 /// bytes read (no separate read of the magic bytes: it costs a system call
 /// per file, which shows on folders of thousands of pages).
-fn open(file: &InputFile) -> io::Result<Box<dyn Read + Send>> {
+///
+/// Also the size to expect: the listed one, else the open file's own (a
+/// stat of an open file costs no path lookup).
+fn open(file: &InputFile) -> io::Result<(Box<dyn Read + Send>, Option<u64>)> {
     Ok(match &file.path {
-        Some(p) => Box::new(File::open(p)?),
-        None => Box::new(io::stdin()),
+        Some(p) => {
+            let f = File::open(p)?;
+            let size = file
+                .size
+                .or_else(|| f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len()));
+            (Box::new(f), size)
+        }
+        None => (Box::new(io::stdin()), None),
     })
 }
 
@@ -211,10 +220,10 @@ pub fn split(
     limits: &Limits,
     emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), String>,
 ) -> Result<(), String> {
-    let mut r = open(file).map_err(|e| read_error(&e))?;
+    let (mut r, size) = open(file).map_err(|e| read_error(&e))?;
     let block = limits.block_bytes.max(1024);
     let mut buf;
-    let mut more = match file.size.map(|n| n as usize).filter(|&n| n < block) {
+    let mut more = match size.map(|n| n as usize).filter(|&n| n < block) {
         // A small file is read into a buffer of its size, not a whole block.
         Some(size) => {
             buf = Vec::with_capacity(size + 1);
