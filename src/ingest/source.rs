@@ -125,30 +125,20 @@ fn gunzip(head: Vec<u8>, raw: Box<dyn Read + Send>, limits: &Limits) -> Box<dyn 
     })
 }
 
-/// The first read of a file whose size is known to be `size` < a block: one
-/// read of all of it and one that finds its end (`read_to_end` would start
-/// with 8 KiB and work up). False when the file ended; a file that grew
-/// since it was listed is read on like any other.
+/// The first read of a file whose size is expected to be `size` < a block:
+/// into a buffer of that size, without zeroing it first (`read_to_end` reads
+/// into spare capacity). False when the file ended; a file that grew since
+/// its size was taken is read on like any other.
 fn fill_known(r: &mut dyn Read, buf: &mut Vec<u8>, size: usize, block: usize) -> io::Result<bool> {
-    buf.resize(size + 1, 0);
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                buf.truncate(filled);
-                return Err(e);
-            }
-        }
+    let want = size + 1;
+    r.take(want as u64).read_to_end(buf)?;
+    if buf.len() < want {
+        return Ok(false);
     }
-    let grew = filled == buf.len();
-    buf.truncate(filled);
-    if grew && filled < block {
-        return fill(r, buf, block - filled);
+    if want < block {
+        return fill(r, buf, block - want);
     }
-    Ok(grew)
+    Ok(true)
 }
 
 /// Reads until `buf` holds `want` more bytes or the input ends; false at EOF.
