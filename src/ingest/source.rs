@@ -126,19 +126,15 @@ fn gunzip(head: Vec<u8>, raw: Box<dyn Read + Send>, limits: &Limits) -> Box<dyn 
 }
 
 /// The first read of a file whose size is expected to be `size` < a block:
-/// into a buffer of that size, without zeroing it first (`read_to_end` reads
-/// into spare capacity). False when the file ended; a file that grew since
-/// its size was taken is read on like any other.
+/// all of it and the byte that shows it ended, into a buffer of that size.
+/// False when the file ended; one that grew since its size was taken is
+/// read on to a whole block like any other.
 fn fill_known(r: &mut dyn Read, buf: &mut Vec<u8>, size: usize, block: usize) -> io::Result<bool> {
-    let want = size + 1;
-    r.take(want as u64).read_to_end(buf)?;
-    if buf.len() < want {
-        return Ok(false);
+    let grew = fill(r, buf, size + 1)?;
+    if grew && buf.len() < block {
+        return fill(r, buf, block - buf.len());
     }
-    if want < block {
-        return fill(r, buf, block - want);
-    }
-    Ok(true)
+    Ok(grew)
 }
 
 /// Reads until `buf` holds `want` more bytes or the input ends; false at EOF.
