@@ -10,6 +10,7 @@ use std::hash::BuildHasher;
 use arrow::array::{Array, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::TimestampMicrosecondType;
 
+use super::id_table::{IdTable, Probe};
 use crate::schema::idx;
 
 /// Where a row is stored: part (file or in-memory batch) and row within it.
@@ -158,7 +159,7 @@ type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 #[derive(Debug, Default)]
 pub struct Index {
     hasher: IdHasher,
-    entries: Map<u128, Entry>,
+    entries: IdTable<Entry>,
     devices: Vec<Box<str>>,
     device_ids: Map<u128, u32>,
     /// Rows of the existing dataset that a record of this run replaced, as
@@ -237,7 +238,7 @@ impl Index {
     /// An index with room for `n` ids.
     pub fn with_capacity(n: usize) -> Self {
         Index {
-            entries: Map::with_capacity_and_hasher(n, Default::default()),
+            entries: IdTable::with_capacity(n),
             ..Index::default()
         }
     }
@@ -247,7 +248,7 @@ impl Index {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.len() == 0
     }
 
     /// Merges every row of `keys` stored at `part`, in row order. `new` is
@@ -261,36 +262,53 @@ impl Index {
         new: bool,
         mut on: impl FnMut(Merge, RowLoc, Option<RowLoc>),
     ) {
+        // Records this far ahead have their slot prefetched, so the cache
+        // misses of several probes overlap instead of following each other.
+        const AHEAD: usize = 8;
+        for &id in keys.ids.iter().take(AHEAD) {
+            self.entries.prefetch(id);
+        }
+        let mut last_device = (0u128, NO_DEVICE);
         for i in 0..keys.ids.len() {
+            if let Some(&ahead) = keys.ids.get(i + AHEAD) {
+                self.entries.prefetch(ahead);
+            }
             let id = keys.ids[i];
             let last = keys.last[i];
             let hash = keys.hashes[i];
             let device = if keys.devices.is_null(i) {
                 NO_DEVICE
+            } else if last_device.1 != NO_DEVICE && last_device.0 == keys.device_hashes[i] {
+                // Neighbouring records are mostly of one device (a page is).
+                last_device.1
             } else {
-                self.intern(keys.device_hashes[i], keys.devices.value(i))
+                let d = self.intern(keys.device_hashes[i], keys.devices.value(i));
+                last_device = (keys.device_hashes[i], d);
+                d
             };
             let loc = RowLoc {
                 part,
                 row: first_row + i as u32,
             };
-            // One probe per record: the table is large and each probe is a
-            // likely cache miss.
-            match self.entries.entry(id) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(Entry {
-                        last,
-                        hash,
-                        loc,
-                        new,
-                        winner_has_device: device != NO_DEVICE,
-                        device,
-                    });
+            match self.entries.probe(id) {
+                Probe::Vacant(slot) => {
+                    self.entries.insert_at(
+                        slot,
+                        id,
+                        Entry {
+                            last,
+                            hash,
+                            loc,
+                            new,
+                            winner_has_device: device != NO_DEVICE,
+                            device,
+                        },
+                    );
                     count_win(&mut self.winners, loc);
                     on(Merge::Inserted, loc, None);
                 }
-                std::collections::hash_map::Entry::Occupied(mut o) => {
-                    let e = o.get_mut();
+                Probe::Found(pos) => {
+                    let e = self.entries.value_mut(pos);
                     let filled_before = e.needs_fill();
                     // Records fold in read order: the latest wins; at the same
                     // time, different content (or a different known device)
@@ -342,7 +360,7 @@ impl Index {
     pub fn finish(&mut self) -> Vec<RowLoc> {
         let mut lost = Vec::new();
         for (id, old) in self.displaced.drain() {
-            let Some(e) = self.entries.get_mut(&id) else {
+            let Some(e) = self.entries.get_mut(id) else {
                 continue;
             };
             if e.new && e.last == old.last && e.hash == old.hash && e.device == old.device {

@@ -12,6 +12,7 @@ pub mod batch;
 pub mod dataset;
 pub mod dedup;
 pub mod discover;
+mod id_table;
 pub mod pipeline;
 pub mod record;
 pub mod scan;
