@@ -6,8 +6,8 @@
 //! cargo bench --bench ingest -- decode/pages   # one benchmark
 //! ```
 //!
-//! - `decode/ndjson_block`: `decode_work` on a 2 MiB run of NDJSON lines (the
-//!   block size the ingester hands its workers), in MB/s of input;
+//! - `decode/ndjson_block`: `decode_work` on a run of NDJSON lines of the
+//!   block size the ingester hands its workers (4 MiB), in MB/s of input;
 //! - `decode/page_document`: `decode_work` on one Graph list page of 50
 //!   operations (Graph's largest page), device id in `@odata.context`;
 //! - `timestamp/fleetops` against `timestamp/chrono_rfc3339`: the ingester's
@@ -28,8 +28,8 @@ use fleetops::ingest::timestamp;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Size of an NDJSON block.
-const BLOCK_BYTES: usize = 2 << 20;
+/// Size of an NDJSON block: the ingester's.
+const BLOCK_BYTES: usize = fleetops::ingest::source::DEFAULT_BLOCK;
 /// Operations on a Graph list page (the API's maximum page size).
 const PAGE_OPS: usize = 50;
 /// 2026-10-01T00:00:00Z in microseconds.

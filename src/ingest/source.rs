@@ -13,8 +13,11 @@ use flate2::read::MultiGzDecoder;
 use super::discover::InputFile;
 use super::shape::WorkKind;
 
-/// Bytes of NDJSON per unit of work.
-pub const DEFAULT_BLOCK: usize = 2 << 20;
+/// Bytes of NDJSON per unit of work (and of small documents bundled into
+/// one): 4 MiB rather than 2 halves the batches, and with them the fixed
+/// costs of each (Parquet writes, messages, merges), for 2–6% less time and
+/// about 37 MB more peak memory per million operations (measured).
+pub const DEFAULT_BLOCK: usize = 4 << 20;
 
 /// Limits on what one file may hold.
 #[derive(Debug, Clone, Copy)]
