@@ -54,21 +54,47 @@ pub fn device_from_path(path: &Path) -> Option<String> {
         .components()
         .filter_map(|c| c.as_os_str().to_str())
         .collect();
-    if let Some(id) = parts
-        .iter()
-        .rev()
-        .find_map(|p| p.strip_prefix("device_id="))
-        .filter(|id| !id.is_empty())
-    {
-        return Some(stem(id).to_string());
-    }
-    if parts.len() >= 2 && parts[parts.len() - 2].eq_ignore_ascii_case("devices") {
-        let id = stem(parts[parts.len() - 1]);
-        if !id.is_empty() {
-            return Some(id.to_string());
+    let (name, dir) = parts.split_last()?;
+    DirDevice::of(dir).device(name)
+}
+
+/// What a folder's path says about the device of the files in it, worked
+/// out once per folder rather than per file (folders of pages hold
+/// thousands).
+struct DirDevice<'a> {
+    /// The innermost `device_id=` segment's value (possibly empty).
+    innermost: Option<&'a str>,
+    /// The folder is named `devices`.
+    in_devices: bool,
+}
+
+impl<'a> DirDevice<'a> {
+    fn of(parts: &[&'a str]) -> Self {
+        DirDevice {
+            innermost: parts
+                .iter()
+                .rev()
+                .find_map(|p| p.strip_prefix("device_id=")),
+            in_devices: parts
+                .last()
+                .is_some_and(|p| p.eq_ignore_ascii_case("devices")),
         }
     }
-    None
+
+    /// [`device_from_path`] of the file `name` in this folder.
+    fn device(&self, name: &str) -> Option<String> {
+        let innermost = name.strip_prefix("device_id=").or(self.innermost);
+        if let Some(id) = innermost.filter(|id| !id.is_empty()) {
+            return Some(stem(id).to_string());
+        }
+        if self.in_devices {
+            let id = stem(name);
+            if !id.is_empty() {
+                return Some(id.to_string());
+            }
+        }
+        None
+    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<InputFile>, depth: usize) -> Result<()> {
@@ -78,25 +104,37 @@ fn walk(dir: &Path, out: &mut Vec<InputFile>, depth: usize) -> Result<()> {
     // Names are taken once: sorting by `DirEntry::file_name` would allocate
     // on every comparison, which shows on folders of 20,000 pages. The file
     // type comes from the directory listing itself.
-    let mut entries: Vec<(String, std::fs::DirEntry)> = Vec::new();
+    let mut entries: Vec<(String, std::fs::FileType)> = Vec::new();
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let e = e.map_err(|e| Error::io(dir, e))?;
         if let Ok(name) = e.file_name().into_string()
             && !hidden(&name)
         {
-            entries.push((name, e));
+            let ft = e.file_type().map_err(|err| Error::io(e.path(), err))?;
+            entries.push((name, ft));
         }
     }
     entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for (_, e) in entries {
-        let path = e.path();
-        let ft = e.file_type().map_err(|err| Error::io(&path, err))?;
+    let dir_parts: Vec<&str> = dir
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .collect();
+    let devices = DirDevice::of(&dir_parts);
+    for (name, ft) in entries {
+        let path = dir.join(&name);
         if ft.is_dir() {
             walk(&path, out, depth + 1)?;
         } else if (ft.is_file() || (ft.is_symlink() && path.is_file())) && wanted(&path) {
             // No stat per file here: the reader learns the size from the
             // open file, while other files are being decoded.
-            out.push(file(path, None));
+            out.push(InputFile {
+                name: path
+                    .to_str()
+                    .map_or_else(|| path.display().to_string(), str::to_owned),
+                path_device: devices.device(&name),
+                path: Some(path),
+                size: None,
+            });
         }
     }
     Ok(())
@@ -174,5 +212,48 @@ mod tests {
         assert_eq!(d("x/Devices/abc.ndjson").as_deref(), Some("abc"));
         assert_eq!(d("x/devices/sub/abc.json"), None);
         assert_eq!(d("x/ops.json"), None);
+        assert_eq!(d("x/device_id=/devices/abc.json").as_deref(), Some("abc"));
+        assert_eq!(d("device_id=a/device_id=b.json").as_deref(), Some("b"));
+        assert_eq!(d("device_id=a/x/y.json").as_deref(), Some("a"));
+        assert_eq!(d("device_id=a/device_id=/y.json"), None);
+    }
+
+    #[test]
+    fn walked_files_get_the_devices_their_paths_name() {
+        let root = std::env::temp_dir().join(format!("fleetops-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let files = [
+            "devices/d1.json",
+            "devices/device_id=d2.ndjson",
+            "device_id=d3/x/p.json",
+            "device_id=d3/device_id=d4/p.json.gz",
+            "other/p.json",
+            "DEVICES/d5.jsonl",
+        ];
+        for f in files {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().expect("has a folder")).expect("mkdir");
+            std::fs::write(&p, b"[]").expect("write");
+        }
+        let found = discover(std::slice::from_ref(&root)).expect("walks");
+        assert_eq!(found.len(), files.len());
+        for f in &found {
+            let path = f.path.as_deref().expect("a file");
+            assert_eq!(f.path_device, device_from_path(path), "{}", f.name);
+            assert_eq!(f.name, path.display().to_string());
+        }
+        let devices: Vec<Option<&str>> = found.iter().map(|f| f.path_device.as_deref()).collect();
+        assert_eq!(
+            devices,
+            [
+                Some("d5"),
+                Some("d4"),
+                Some("d3"),
+                Some("d1"),
+                Some("d2"),
+                None
+            ]
+        );
+        std::fs::remove_dir_all(&root).expect("clean up");
     }
 }
