@@ -135,7 +135,8 @@ fn gunzip(head: Vec<u8>, raw: Box<dyn Read + Send>, limits: &Limits) -> Box<dyn 
 /// the file ended; one that grew since its size was taken is read on to a
 /// whole block like any other.
 fn fill_known(r: &mut dyn Read, size: usize, block: usize) -> io::Result<(Vec<u8>, bool)> {
-    // Zeroed by the allocator (often for free) rather than by a `resize`.
+    // Zeroing it is about 2% of a pages ingest; reading into spare capacity
+    // instead cost two more reads per file and measured no better.
     let mut buf = vec![0u8; size + 1];
     let mut filled = 0;
     let result = loop {
