@@ -902,3 +902,86 @@ fn a_file_failing_part_way_contributes_nothing() {
             .is_none()
     );
 }
+
+/// Workers read a folder's files themselves: small ones into one buffer, the
+/// blocks of a large one shared between them. Whatever reads a file, its
+/// records, rejects (with their lines) and counts are those of the file.
+#[test]
+fn a_folder_of_mixed_files_is_read_by_the_workers_exactly() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("in");
+    // A large NDJSON file: many blocks of 4 KiB, a bad line every 97th.
+    let mut big = String::new();
+    let mut bad_lines = Vec::new();
+    for n in 1..=3000u64 {
+        if n % 97 == 0 {
+            big += "{\"id\": broken\n";
+            bad_lines.push(n);
+        } else {
+            big += &format!("{{\"id\":\"big-{n}\",\"status\":\"queued\"}}\n");
+        }
+    }
+    write(&dir, "b-big.ndjson", big.as_bytes());
+    // Small pages, a small gzip file that expands past a block, an empty
+    // file, one with a byte order mark, and one that is not JSON.
+    for p in 0..40 {
+        let ops: Vec<String> = (0..5)
+            .map(|i| format!("{{\"id\":\"page-{p}-{i}\",\"status\":\"successful\"}}"))
+            .collect();
+        let page = format!(
+            "{{\"@odata.context\":\"{CTX}\",\"value\":[{}]}}",
+            ops.join(",")
+        );
+        write(&dir, &format!("a-page-{p:02}.json"), page.as_bytes());
+    }
+    let mut packed = String::new();
+    for n in 1..=400 {
+        packed += &format!("{{\"id\":\"gz-{n}\",\"status\":\"failed\"}}\n");
+    }
+    write(&dir, "c-packed.ndjson.gz", &gzip(packed.as_bytes()));
+    write(&dir, "d-empty.json", b"");
+    write(&dir, "e-bom.json", b"\xEF\xBB\xBF[{\"id\":\"bom-1\"}]");
+    write(&dir, "f-bad.json", b"{\"value\": [");
+    let opts = Options {
+        keep_going: true,
+        threads: 2,
+        limits: ingest::Limits {
+            block_bytes: 4096,
+            ..ingest::Limits::default()
+        },
+        ..Options::default()
+    };
+    let m = ingest::ingest_memory(std::slice::from_ref(&dir), &opts).unwrap();
+    let good_big = 3000 - bad_lines.len() as u64;
+    let rows = good_big + 200 + 400 + 1;
+    assert_eq!(
+        m.report.counts,
+        counts(
+            44,
+            rows + bad_lines.len() as u64,
+            rows,
+            0,
+            bad_lines.len() as u64,
+            0
+        )
+    );
+    let failed: Vec<String> = m.report.failures.iter().map(|f| f.file.clone()).collect();
+    assert_eq!(failed, vec![dir.join("f-bad.json").display().to_string()]);
+    let lines: Vec<(String, Option<u64>)> = m
+        .rejects
+        .iter()
+        .map(|r| (r.file.clone(), r.reject.location.line))
+        .collect();
+    let big_name = dir.join("b-big.ndjson").display().to_string();
+    let expected: Vec<(String, Option<u64>)> = bad_lines
+        .iter()
+        .map(|&n| (big_name.clone(), Some(n)))
+        .collect();
+    assert_eq!(lines, expected, "rejects in read order, with their lines");
+    let got = rows_of(&m.batches);
+    assert_eq!(got.len() as u64, rows);
+    assert_eq!(got["page-7-3"].device.as_deref(), Some(DEV));
+    assert_eq!(got["gz-400"].status.as_deref(), Some("failed"));
+    assert_eq!(got["big-2999"].source, big_name);
+    assert!(got.contains_key("bom-1"));
+}

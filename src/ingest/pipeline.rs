@@ -1,5 +1,6 @@
-//! The ingest run: a reader thread cuts files into work, one worker per core
-//! decodes batches (and writes Parquet when asked), and this thread merges
+//! The ingest run: a reader thread hands files to the workers in bundles, one
+//! worker per core opens, reads and decodes them into batches (sharing the
+//! blocks of a large file) and writes Parquet when asked, and this thread merges
 //! keys into the dedup index in read order as they arrive, and decides which
 //! held batches to write. A file that turns out to be unreadable after some
 //! of it was merged makes the run start again without it
@@ -8,16 +9,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::mpsc::{channel, sync_channel};
+use std::sync::mpsc::{Sender, SyncSender, TrySendError, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
 
 use super::dataset::{PART_ROWS, ROW_GROUP_ROWS};
-use super::dedup::{Index, Keys, Merge, RowLoc};
+use super::dedup::{IdHasher, Index, Keys, Merge, RowLoc};
 use super::discover::InputFile;
-use super::shape::{self, FileContext, Reject, WorkKind};
-use super::source::{self, Limits};
+use super::shape::{self, FileContext, Reject, UnitsDecoder, WorkKind};
+use super::source::{self, Limits, Source, Whole};
 use crate::error::{Error, Result};
 
 /// Progress of a run, for a progress bar.
@@ -436,15 +437,20 @@ type Job = Vec<(usize, u64, WorkKind)>;
 /// What a worker is asked to do.
 enum Task {
     Decode(Job),
+    /// Open, read and decode these files (by index), in order.
+    Read(Vec<usize>),
     /// Run the next task of a [`ParquetStore`] slot.
     Encode(usize),
+    /// The run is over: every task before this one has been taken.
+    Stop,
 }
 
-/// Small documents are bundled until a bundle holds this many files.
+/// Files are bundled until a bundle holds this many.
 const MAX_BUNDLE_FILES: usize = 1024;
 
-/// The reader's side of the channels: bundles small documents and batches
-/// the messages about them, so a folder of small files costs few wake-ups.
+/// The reader's side of the channels: bundles files for the workers to read
+/// (and the small documents of standard input) and batches the messages
+/// about them, so a folder of small files costs few wake-ups.
 struct Feed<'a> {
     work_tx: &'a std::sync::mpsc::SyncSender<Task>,
     res_tx: &'a std::sync::mpsc::Sender<Msg>,
@@ -453,9 +459,33 @@ struct Feed<'a> {
     bundle_limit: usize,
     ends: Vec<(usize, u64, Option<String>)>,
     bytes: u64,
+    /// Files for a worker to read, and about how many bytes they hold.
+    reads: Vec<usize>,
+    read_bytes: u64,
 }
 
 impl Feed<'_> {
+    /// Adds a file for a worker to read; a bundle is sent once it holds
+    /// about a block.
+    fn read(&mut self, fi: usize, bytes: u64) -> Result<(), String> {
+        self.reads.push(fi);
+        self.read_bytes += bytes;
+        if self.read_bytes >= self.bundle_limit as u64 || self.reads.len() >= MAX_BUNDLE_FILES {
+            self.flush_reads()?;
+        }
+        Ok(())
+    }
+
+    fn flush_reads(&mut self) -> Result<(), String> {
+        if self.reads.is_empty() {
+            return Ok(());
+        }
+        self.read_bytes = 0;
+        self.work_tx
+            .send(Task::Read(std::mem::take(&mut self.reads)))
+            .map_err(|_| "cancelled".to_string())
+    }
+
     fn send(&mut self, fi: usize, seq: u64, work: WorkKind, bytes: u64) -> Result<(), String> {
         self.bytes += bytes;
         match work {
@@ -476,8 +506,9 @@ impl Feed<'_> {
         }
     }
 
-    /// Sends the bundle and the messages held back.
+    /// Sends the bundles and the messages held back.
     fn flush(&mut self) -> Result<(), String> {
+        self.flush_reads()?;
         if self.bytes > 0 {
             let _ = self
                 .res_tx
@@ -514,6 +545,198 @@ impl FileAcc {
     fn complete(&self) -> bool {
         self.expected
             .is_some_and(|n| self.merged + self.done.len() as u64 + self.failed_works >= n)
+    }
+}
+
+/// A decoding thread's view of the run.
+struct Worker<'a> {
+    files: &'a [InputFile],
+    contexts: &'a [FileContext],
+    store: &'a Store,
+    hasher: IdHasher,
+    opts: &'a Options,
+    ingested_at: i64,
+    res_tx: Sender<Msg>,
+    work_tx: SyncSender<Task>,
+    cancel: &'a AtomicBool,
+    /// Small files are read into this, one after another: it keeps its
+    /// length, so nothing is allocated or zeroed per file.
+    buf: Vec<u8>,
+}
+
+/// Units decoded into one batch so far, and which they are.
+struct Pending<'c> {
+    decoder: UnitsDecoder<'c>,
+    ids: Vec<(usize, u64)>,
+}
+
+impl<'a> Worker<'a> {
+    fn fail(&self, e: Error) {
+        let _ = self.res_tx.send(Msg::Fatal(e));
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    fn encode(&self, slot: usize) {
+        let Store::Parquet(p) = self.store else {
+            unreachable!("write tasks come with a Parquet store");
+        };
+        if let Err(e) = p.run_slot(slot) {
+            self.fail(e);
+        }
+    }
+
+    /// Decodes units handed over whole (a block of a large file, a bundle
+    /// of small documents from standard input).
+    fn decode(&self, job: Job) {
+        let out = shape::decode_units(
+            job.iter().map(|(fi, _, work)| (work, &self.contexts[*fi])),
+            self.ingested_at,
+        );
+        self.deliver(job.iter().map(|(fi, seq, _)| (*fi, *seq)), out);
+    }
+
+    /// Stores the batch of `out` and sends the collector each unit's result;
+    /// `ids` are the units' files and places in them.
+    fn deliver(&self, ids: impl Iterator<Item = (usize, u64)>, out: shape::UnitsOutput) {
+        let stored = match out.batch {
+            None => None,
+            Some(batch) => {
+                let batch = match &self.opts.redactor {
+                    None => batch,
+                    Some(r) => match r.redact_operations(&batch) {
+                        Ok(b) => b,
+                        Err(e) => return self.fail(e.into()),
+                    },
+                };
+                let keys = Keys::of(&batch, &self.hasher);
+                let rows = batch.num_rows() as u32;
+                Some((store_batch(self.store, batch), keys, rows))
+            }
+        };
+        let whole = out.units.len() == 1;
+        let mut stored = stored;
+        let results = ids
+            .zip(out.units)
+            .map(|((fi, seq), (rows, result))| {
+                let result = result.map(|o| {
+                    let mine = match &stored {
+                        Some(_) if rows.is_empty() => None,
+                        Some(_) if whole => stored.take(),
+                        Some((loc, keys, n)) => Some((
+                            RowLoc {
+                                part: loc.part,
+                                row: loc.row + rows.start as u32,
+                            },
+                            keys.slice(rows),
+                            *n,
+                        )),
+                        None => None,
+                    };
+                    Box::new(Done {
+                        stored: mine,
+                        rejects: o.rejects,
+                        records: o.records,
+                        repaired: o.repaired,
+                        notes: o.notes,
+                    })
+                });
+                (fi, seq, result)
+            })
+            .collect();
+        let _ = self.res_tx.send(Msg::Works(results));
+    }
+
+    fn finish(&self, pending: Pending<'a>) {
+        if pending.ids.is_empty() {
+            return;
+        }
+        let out = pending.decoder.finish(self.ingested_at);
+        self.deliver(pending.ids.into_iter(), out);
+    }
+
+    /// Opens, reads and decodes the files `list` names, small ones into one
+    /// batch per block of input, each read into the worker's own buffer and
+    /// decoded at once, while it is in this core's cache. The blocks of a
+    /// large file go to whichever worker is free (decoded here when none is).
+    fn read(&mut self, list: &[usize]) {
+        let block = self.opts.limits.block_bytes.max(1024);
+        let limits = self.opts.limits;
+        let contexts = self.contexts;
+        let new = || Pending {
+            decoder: UnitsDecoder::new(block),
+            ids: Vec::new(),
+        };
+        let mut pending = new();
+        let mut ends = Vec::with_capacity(list.len());
+        let mut bytes = 0u64;
+        for &fi in list {
+            if self.cancel.load(Ordering::Relaxed) {
+                return;
+            }
+            let ctx = &contexts[fi];
+            let mut source = match Source::open(&self.files[fi]) {
+                Ok(s) => s,
+                Err(e) => {
+                    ends.push((fi, 0, Some(e)));
+                    continue;
+                }
+            };
+            let head = match source.small(block) {
+                None => None,
+                Some(size) => match source.read_whole(size, &mut self.buf, &limits) {
+                    Err(e) => {
+                        ends.push((fi, 0, Some(e)));
+                        continue;
+                    }
+                    Ok(Whole::Unit(None)) => {
+                        ends.push((fi, 0, None));
+                        continue;
+                    }
+                    Ok(Whole::Unit(Some(unit))) => {
+                        bytes += unit.len() as u64;
+                        pending.decoder.push(unit, ctx);
+                        pending.ids.push((fi, 0));
+                        ends.push((fi, 1, None));
+                        if pending.decoder.bytes() >= block {
+                            self.finish(std::mem::replace(&mut pending, new()));
+                        }
+                        continue;
+                    }
+                    Ok(Whole::Rest { head, more }) => Some((head, more)),
+                },
+            };
+            let mut seq = 0u64;
+            let r = source.split(head, &limits, &mut |work, n| {
+                if self.cancel.load(Ordering::Relaxed) {
+                    return Err("cancelled".into());
+                }
+                bytes += n;
+                seq += 1;
+                let id = (fi, seq - 1);
+                if work.unit().len() >= block / 2 {
+                    // A block of a large file: let any worker decode it.
+                    match self
+                        .work_tx
+                        .try_send(Task::Decode(vec![(id.0, id.1, work)]))
+                    {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(Task::Decode(job))) => self.decode(job),
+                        Err(_) => return Err("cancelled".into()),
+                    }
+                } else {
+                    pending.decoder.push(work.unit(), ctx);
+                    pending.ids.push(id);
+                    if pending.decoder.bytes() >= block {
+                        self.finish(std::mem::replace(&mut pending, new()));
+                    }
+                }
+                Ok(())
+            });
+            ends.push((fi, seq, r.err()));
+        }
+        self.finish(pending);
+        let _ = self.res_tx.send(Msg::Bytes(bytes));
+        let _ = self.res_tx.send(Msg::FileEnds(ends));
     }
 }
 
@@ -574,6 +797,9 @@ pub(crate) fn run(
         parquet.map_or(1, |p| p.slots.len()),
     );
 
+    // Files of unknown size count as the mean of a sample when bundling.
+    let mean_size = super::discover::estimate_bytes(files) / files.len().max(1) as u64;
+
     std::thread::scope(|s| {
         let (work_tx, work_rx) = sync_channel::<Task>(threads * 2);
         let work_rx = Arc::new(Mutex::new(work_rx));
@@ -581,9 +807,11 @@ pub(crate) fn run(
         // The collector sends write tasks until the end of the run.
         let mut collector_tx = Some(work_tx.clone());
 
-        // Reader.
+        // Reader: hands named files to the workers by the bundle, and cuts
+        // standard input itself.
         {
             let res_tx = res_tx.clone();
+            let work_tx = work_tx.clone();
             let cancel = &cancel;
             let limits = opts.limits;
             s.spawn(move || {
@@ -595,10 +823,18 @@ pub(crate) fn run(
                     bundle_limit: limits.block_bytes.max(1024),
                     ends: Vec::new(),
                     bytes: 0,
+                    reads: Vec::new(),
+                    read_bytes: 0,
                 };
                 for (fi, f) in files.iter().enumerate() {
                     if cancel.load(Ordering::Relaxed) {
                         break;
+                    }
+                    if f.path.is_some() {
+                        if feed.read(fi, f.size.unwrap_or(mean_size)).is_err() {
+                            break;
+                        }
+                        continue;
                     }
                     let mut seq = 0u64;
                     let r = source::split(f, &limits, &mut |work, bytes| {
@@ -618,7 +854,6 @@ pub(crate) fn run(
                 }
                 let _ = feed.flush();
                 let _ = res_tx.send(Msg::ReaderDone);
-                drop(work_tx);
             });
         }
 
@@ -626,86 +861,38 @@ pub(crate) fn run(
         let hasher = index.hasher();
         for _ in 0..threads {
             let work_rx = Arc::clone(&work_rx);
-            let res_tx = res_tx.clone();
-            let contexts = &contexts;
-            let cancel = &cancel;
-            let hasher = hasher.clone();
+            let mut worker = Worker {
+                files,
+                contexts: &contexts,
+                store,
+                hasher: hasher.clone(),
+                opts,
+                ingested_at,
+                res_tx: res_tx.clone(),
+                work_tx: work_tx.clone(),
+                cancel: &cancel,
+                buf: Vec::new(),
+            };
             s.spawn(move || {
                 loop {
                     let next = work_rx.lock().expect("no panics hold this lock").recv();
                     let Ok(task) = next else { break };
-                    if cancel.load(Ordering::Relaxed) {
+                    if matches!(task, Task::Stop) {
+                        break;
+                    }
+                    if worker.cancel.load(Ordering::Relaxed) {
                         continue;
                     }
-                    let job = match task {
-                        Task::Decode(job) => job,
-                        Task::Encode(slot) => {
-                            let p = parquet.expect("write tasks come with a Parquet store");
-                            if let Err(e) = p.run_slot(slot) {
-                                let _ = res_tx.send(Msg::Fatal(e));
-                                cancel.store(true, Ordering::Relaxed);
-                            }
-                            continue;
-                        }
-                    };
-                    let out = shape::decode_units(
-                        job.iter().map(|(fi, _, work)| (work, &contexts[*fi])),
-                        ingested_at,
-                    );
-                    let stored = match out.batch {
-                        None => None,
-                        Some(batch) => {
-                            let batch = match &opts.redactor {
-                                None => batch,
-                                Some(r) => match r.redact_operations(&batch) {
-                                    Ok(b) => b,
-                                    Err(e) => {
-                                        let _ = res_tx.send(Msg::Fatal(e.into()));
-                                        cancel.store(true, Ordering::Relaxed);
-                                        continue;
-                                    }
-                                },
-                            };
-                            let keys = Keys::of(&batch, &hasher);
-                            let rows = batch.num_rows() as u32;
-                            Some((store_batch(store, batch), keys, rows))
-                        }
-                    };
-                    let whole = out.units.len() == 1;
-                    let mut stored = stored;
-                    let results = job
-                        .iter()
-                        .zip(out.units)
-                        .map(|((fi, seq, _), (rows, result))| {
-                            let result = result.map(|o| {
-                                let mine = match &stored {
-                                    Some(_) if rows.is_empty() => None,
-                                    Some(_) if whole => stored.take(),
-                                    Some((loc, keys, n)) => Some((
-                                        RowLoc {
-                                            part: loc.part,
-                                            row: loc.row + rows.start as u32,
-                                        },
-                                        keys.slice(rows),
-                                        *n,
-                                    )),
-                                    None => None,
-                                };
-                                Box::new(Done {
-                                    stored: mine,
-                                    rejects: o.rejects,
-                                    records: o.records,
-                                    repaired: o.repaired,
-                                    notes: o.notes,
-                                })
-                            });
-                            (*fi, *seq, result)
-                        })
-                        .collect();
-                    let _ = res_tx.send(Msg::Works(results));
+                    match task {
+                        Task::Decode(job) => worker.decode(job),
+                        Task::Read(list) => worker.read(&list),
+                        Task::Encode(slot) => worker.encode(slot),
+                        Task::Stop => unreachable!("handled above"),
+                    }
                 }
             });
         }
+        drop(work_tx);
         drop(res_tx);
 
         // Collector: this thread.
@@ -848,7 +1035,11 @@ pub(crate) fn run(
                         let _ = holding.dispatch_all(p, &tx);
                     }
                 }
-                drop(tx);
+                // Workers hold senders too (to share the blocks of a large
+                // file): tell each to stop once the tasks before are taken.
+                for _ in 0..threads {
+                    let _ = tx.send(Task::Stop);
+                }
             }
         }
         if fatal.is_none() && !rerun {

@@ -82,6 +82,55 @@ pub enum WorkKind {
     },
 }
 
+/// A unit of work as the decoder reads it: borrowed, so a worker can decode
+/// a file straight from the buffer it read it into.
+#[derive(Debug, Clone, Copy)]
+pub enum Unit<'a> {
+    Lines {
+        data: &'a [u8],
+        first_line: u64,
+    },
+    Document {
+        data: &'a [u8],
+    },
+    Oversize {
+        line: u64,
+        head: &'a [u8],
+        bytes: u64,
+    },
+}
+
+impl WorkKind {
+    pub fn unit(&self) -> Unit<'_> {
+        match self {
+            WorkKind::Lines { data, first_line } => Unit::Lines {
+                data,
+                first_line: *first_line,
+            },
+            WorkKind::Document { data } => Unit::Document { data },
+            WorkKind::Oversize { line, head, bytes } => Unit::Oversize {
+                line: *line,
+                head,
+                bytes: *bytes,
+            },
+        }
+    }
+}
+
+impl Unit<'_> {
+    /// Input bytes the unit holds.
+    pub fn len(&self) -> usize {
+        match self {
+            Unit::Lines { data, .. } | Unit::Document { data } => data.len(),
+            Unit::Oversize { .. } => 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Per-file facts every record of the file shares.
 #[derive(Debug, Clone)]
 pub struct FileContext {
@@ -618,8 +667,9 @@ pub fn decode_work(
     ctx: &FileContext,
     ingested_at: i64,
 ) -> Result<DecodeOutput, String> {
-    let mut builder = OperationsBuilder::with_capacity(row_estimate(work));
-    let mut out = decode_into(work, ctx, &mut builder)?;
+    let unit = work.unit();
+    let mut builder = OperationsBuilder::with_capacity(row_estimate(unit.len()));
+    let mut out = decode_into(unit, ctx, &mut builder)?;
     if !builder.is_empty() {
         let n = builder.len();
         out.batch = Some(builder.finish(&[(&ctx.name, n)], ingested_at));
@@ -642,40 +692,74 @@ pub fn decode_units<'a>(
     units: impl IntoIterator<Item = (&'a WorkKind, &'a FileContext)> + Clone,
     ingested_at: i64,
 ) -> UnitsOutput {
-    let rows = units
-        .clone()
-        .into_iter()
-        .map(|(w, _)| row_estimate(w))
-        .sum();
-    let mut builder = OperationsBuilder::with_capacity(rows);
-    let mut lineage: Vec<(&str, usize)> = Vec::new();
-    let mut out = UnitsOutput::default();
+    let bytes = units.clone().into_iter().map(|(w, _)| w.unit().len()).sum();
+    let mut decoder = UnitsDecoder::new(bytes);
     for (work, ctx) in units {
-        let start = builder.len();
-        let result = decode_into(work, ctx, &mut builder);
-        let end = builder.len();
-        if end > start {
-            lineage.push((&ctx.name, end - start));
-        }
-        out.units.push((start..end, result));
+        decoder.push(work.unit(), ctx);
     }
-    if !builder.is_empty() {
-        out.batch = Some(builder.finish(&lineage, ingested_at));
-    }
-    out
+    decoder.finish(ingested_at)
 }
 
-fn row_estimate(work: &WorkKind) -> usize {
-    match work {
-        WorkKind::Lines { data, .. } | WorkKind::Document { data } => data.len() / 700 + 1,
-        WorkKind::Oversize { .. } => 0,
+/// [`decode_units`] one unit at a time, for units that do not outlive their
+/// turn (files a worker reads into one buffer, one after another).
+pub struct UnitsDecoder<'c> {
+    builder: OperationsBuilder,
+    lineage: Vec<(&'c str, usize)>,
+    out: UnitsOutput,
+    bytes: usize,
+}
+
+impl<'c> UnitsDecoder<'c> {
+    /// A decoder with room for about `bytes` of input.
+    pub fn new(bytes: usize) -> Self {
+        UnitsDecoder {
+            builder: OperationsBuilder::with_capacity(row_estimate(bytes)),
+            lineage: Vec::new(),
+            out: UnitsOutput::default(),
+            bytes: 0,
+        }
     }
+
+    /// Decodes `unit` of the file `ctx` describes, after the units before it.
+    pub fn push(&mut self, unit: Unit<'_>, ctx: &'c FileContext) {
+        let start = self.builder.len();
+        let result = decode_into(unit, ctx, &mut self.builder);
+        let end = self.builder.len();
+        if end > start {
+            self.lineage.push((&ctx.name, end - start));
+        }
+        self.bytes += unit.len();
+        self.out.units.push((start..end, result));
+    }
+
+    /// Input bytes pushed so far.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Units pushed so far.
+    pub fn units(&self) -> usize {
+        self.out.units.len()
+    }
+
+    pub fn finish(mut self, ingested_at: i64) -> UnitsOutput {
+        if !self.builder.is_empty() {
+            self.out.batch = Some(self.builder.finish(&self.lineage, ingested_at));
+        }
+        self.out
+    }
+}
+
+/// Rows to make room for in `bytes` of input (Graph operations run 600–900
+/// bytes each).
+fn row_estimate(bytes: usize) -> usize {
+    bytes / 700 + 1
 }
 
 /// Decodes one unit, appending its rows to `builder`. On `Err` (the file is
 /// unreadable) nothing was appended.
 fn decode_into(
-    work: &WorkKind,
+    work: Unit<'_>,
     ctx: &FileContext,
     builder: &mut OperationsBuilder,
 ) -> Result<DecodeOutput, String> {
@@ -685,19 +769,19 @@ fn decode_into(
         out: DecodeOutput::default(),
     };
     match work {
-        WorkKind::Lines { data, first_line } => sink.lines(data, *first_line),
-        WorkKind::Oversize { line, head, bytes } => {
+        Unit::Lines { data, first_line } => sink.lines(data, first_line),
+        Unit::Oversize { line, head, bytes } => {
             let reason = format!(
                 "record is {bytes} bytes, over the limit of {} (--max-record-bytes)",
                 ctx.max_record_bytes
             );
             let loc = Location {
-                line: Some(*line),
+                line: Some(line),
                 ..Location::default()
             };
             sink.reject(loc, reason, head);
         }
-        WorkKind::Document { data } => {
+        Unit::Document { data } => {
             let hint = ctx.path_device.clone();
             // `document` appends nothing when it fails: the whole document is
             // parsed before any record is.

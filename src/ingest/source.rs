@@ -11,7 +11,7 @@ use std::io::{self, BufReader, Read};
 use flate2::read::MultiGzDecoder;
 
 use super::discover::InputFile;
-use super::shape::WorkKind;
+use super::shape::{Unit, WorkKind};
 
 /// Bytes of NDJSON per unit of work (and of small documents bundled into
 /// one): 4 MiB rather than 2 halves the batches, and with them the fixed
@@ -94,23 +94,206 @@ impl<R: Read> Read for BombGuard<R> {
     }
 }
 
-/// Opens `file` as it is stored; gzip is recognised later, from the first
-/// bytes read (no separate read of the magic bytes: it costs a system call
-/// per file, which shows on folders of thousands of pages).
-///
-/// Also the size to expect: the listed one, else the open file's own (a
-/// stat of an open file costs no path lookup).
-fn open(file: &InputFile) -> io::Result<(Box<dyn Read + Send>, Option<u64>)> {
-    Ok(match &file.path {
-        Some(p) => {
-            let f = File::open(p)?;
-            let size = file
-                .size
-                .or_else(|| f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len()));
-            (Box::new(f), size)
+/// An input file opened for reading, and the size to expect: the listed
+/// one, else the open file's own (a stat of an open file costs no path
+/// lookup). Gzip is recognised later, from the first bytes read (no
+/// separate read of the magic bytes: it costs a system call per file, which
+/// shows on folders of thousands of pages).
+pub struct Source {
+    r: Box<dyn Read + Send>,
+    size: Option<u64>,
+}
+
+/// What [`Source::read_whole`] found.
+pub enum Whole<'b> {
+    /// The whole file as at most one unit, borrowed from the buffer.
+    Unit(Option<Unit<'b>>),
+    /// Anything else (compressed, UTF-16, grown since it was listed): the
+    /// bytes read so far and whether more may follow, for [`Source::split`].
+    Rest { head: Vec<u8>, more: bool },
+}
+
+impl Source {
+    /// Opens `file` (`Err`: a message for the whole file).
+    pub fn open(file: &InputFile) -> Result<Source, String> {
+        Ok(match &file.path {
+            Some(p) => {
+                let f = File::open(p).map_err(|e| read_error(&e))?;
+                let size = file
+                    .size
+                    .or_else(|| f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len()));
+                Source {
+                    r: Box::new(f),
+                    size,
+                }
+            }
+            None => Source {
+                r: Box::new(io::stdin()),
+                size: None,
+            },
+        })
+    }
+
+    /// Its size, when it is expected to be smaller than `block`.
+    pub fn small(&self, block: usize) -> Option<usize> {
+        self.size.map(|n| n as usize).filter(|&n| n < block)
+    }
+
+    /// Reads a file of `size` (from [`Source::small`]) into `buf`, which
+    /// keeps its length between files, so nothing is allocated or zeroed per
+    /// file and the bytes are decoded while still in the reading core's
+    /// cache. Two reads: all of it, and the one that finds its end.
+    pub fn read_whole<'b>(
+        &mut self,
+        size: usize,
+        buf: &'b mut Vec<u8>,
+        limits: &Limits,
+    ) -> Result<Whole<'b>, String> {
+        if buf.len() <= size {
+            buf.resize(size + 1, 0);
         }
-        None => (Box::new(io::stdin()), None),
-    })
+        let want = size + 1;
+        let mut filled = 0;
+        while filled < want {
+            match self.r.read(&mut buf[filled..want]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(read_error(&e)),
+            }
+        }
+        let data = &buf[..filled];
+        let grew = filled == want;
+        if grew || data.starts_with(&GZIP) {
+            return Ok(Whole::Rest {
+                head: data.to_vec(),
+                more: grew,
+            });
+        }
+        Ok(match start(data, false) {
+            Start::Utf16 => Whole::Rest {
+                head: data.to_vec(),
+                more: false,
+            },
+            Start::Blank => Whole::Unit(None),
+            Start::Lines { bom } => Whole::Unit(Some(Unit::Lines {
+                data: &data[bom..],
+                first_line: 1,
+            })),
+            Start::Document { bom } => {
+                if (filled - bom) as u64 > limits.max_document_bytes {
+                    return Err(too_big(limits));
+                }
+                Whole::Unit(Some(Unit::Document { data: &data[bom..] }))
+            }
+        })
+    }
+
+    /// Cuts the file into units of work, handing each to `emit` in order,
+    /// starting from `head` (bytes already read, and whether more may
+    /// follow) when given. `Err` is a message for the whole file (it
+    /// cannot be decompressed or read).
+    pub fn split(
+        self,
+        head: Option<(Vec<u8>, bool)>,
+        limits: &Limits,
+        emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let block = limits.block_bytes.max(1024);
+        let mut r = self.r;
+        let (mut buf, mut more) = match head {
+            Some(head) => head,
+            None => match self.size.map(|n| n as usize).filter(|&n| n < block) {
+                // A small file is read into a buffer of its size, not a whole block.
+                Some(size) => fill_known(&mut *r, size, block),
+                None => {
+                    let mut buf = Vec::with_capacity(block + (block >> 2));
+                    fill(&mut *r, &mut buf, block).map(|more| (buf, more))
+                }
+            }
+            .map_err(|e| read_error(&e))?,
+        };
+        if buf.starts_with(&GZIP) {
+            r = gunzip(std::mem::take(&mut buf), r, limits);
+            buf = Vec::with_capacity(block + (block >> 2));
+            more = fill(&mut *r, &mut buf, block).map_err(|e| read_error(&e))?;
+        }
+        match start(&buf, more) {
+            Start::Utf16 => {
+                read_rest(&mut *r, &mut buf, limits)?;
+                let data = utf16(&buf, buf[0] == 0xFF)?;
+                let data = data
+                    .strip_prefix("\u{feff}".as_bytes())
+                    .map(<[u8]>::to_vec)
+                    .unwrap_or(data);
+                let n = data.len() as u64;
+                emit(WorkKind::Document { data }, n)
+            }
+            Start::Blank => Ok(()), // empty file: zero records
+            Start::Lines { bom } => {
+                buf.drain(..bom);
+                ndjson(&mut *r, buf, block, limits, emit)
+            }
+            Start::Document { bom } => {
+                buf.drain(..bom);
+                if more {
+                    read_rest(&mut *r, &mut buf, limits)?;
+                }
+                if buf.len() as u64 > limits.max_document_bytes {
+                    return Err(too_big(limits));
+                }
+                let n = buf.len() as u64;
+                emit(WorkKind::Document { data: buf }, n)
+            }
+        }
+    }
+}
+
+const GZIP: [u8; 2] = [0x1f, 0x8b];
+
+/// How a file's first bytes say to read it.
+enum Start {
+    /// UTF-16 text, to convert whole.
+    Utf16,
+    /// Nothing but whitespace, and the file ended.
+    Blank,
+    /// NDJSON, after a UTF-8 byte order mark of `bom` bytes (0 or 3).
+    Lines { bom: usize },
+    /// A document read whole.
+    Document { bom: usize },
+}
+
+/// Tells from the first bytes read, `buf` (more may follow when `more`),
+/// how the file is read.
+fn start(buf: &[u8], more: bool) -> Start {
+    if buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]) {
+        return Start::Utf16;
+    }
+    let bom = if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        3
+    } else {
+        0
+    };
+    let text = &buf[bom..];
+    let Some(first) = text.iter().position(|b| !b.is_ascii_whitespace()) else {
+        // A block of whitespace may be followed by lines: keep reading.
+        return if more {
+            Start::Lines { bom }
+        } else {
+            Start::Blank
+        };
+    };
+    // NDJSON when more lines follow a first line that is a complete value. A
+    // file of one line is a document (a page, an array, one object): read
+    // it as one, without parsing it twice to find out.
+    let text = &text[first..];
+    let more_lines = memchr::memchr(b'\n', text)
+        .is_some_and(|end| text[end..].iter().any(|b| !b.is_ascii_whitespace()));
+    if more_lines && first_line_complete(text) == Some(true) {
+        Start::Lines { bom }
+    } else {
+        Start::Document { bom }
+    }
 }
 
 /// Decompresses `head` (the bytes already read) followed by the rest of `raw`.
@@ -229,61 +412,7 @@ pub fn split(
     limits: &Limits,
     emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), String>,
 ) -> Result<(), String> {
-    let (mut r, size) = open(file).map_err(|e| read_error(&e))?;
-    let block = limits.block_bytes.max(1024);
-    let (mut buf, mut more) = match size.map(|n| n as usize).filter(|&n| n < block) {
-        // A small file is read into a buffer of its size, not a whole block.
-        Some(size) => fill_known(&mut *r, size, block),
-        None => {
-            let mut buf = Vec::with_capacity(block + (block >> 2));
-            fill(&mut *r, &mut buf, block).map(|more| (buf, more))
-        }
-    }
-    .map_err(|e| read_error(&e))?;
-    if buf.starts_with(&[0x1f, 0x8b]) {
-        r = gunzip(std::mem::take(&mut buf), r, limits);
-        buf = Vec::with_capacity(block + (block >> 2));
-        more = fill(&mut *r, &mut buf, block).map_err(|e| read_error(&e))?;
-    }
-
-    // Encodings.
-    if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        buf.drain(..3);
-    } else if buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]) {
-        read_rest(&mut *r, &mut buf, limits)?;
-        let data = utf16(&buf, buf[0] == 0xFF)?;
-        let data = data
-            .strip_prefix("\u{feff}".as_bytes())
-            .map(<[u8]>::to_vec)
-            .unwrap_or(data);
-        let n = data.len() as u64;
-        return emit(WorkKind::Document { data }, n);
-    }
-    let Some(start) = buf.iter().position(|b| !b.is_ascii_whitespace()) else {
-        if more {
-            // A block of whitespace: keep reading as NDJSON.
-        } else {
-            return Ok(()); // empty file: zero records
-        }
-        return ndjson(&mut *r, buf, block, limits, emit);
-    };
-    // NDJSON when more lines follow a first line that is a complete value. A
-    // file of one line is a document (a page, an array, one object): read
-    // it as one, without parsing it twice to find out.
-    let more_lines = memchr::memchr(b'\n', &buf[start..])
-        .is_some_and(|end| buf[start + end..].iter().any(|b| !b.is_ascii_whitespace()));
-    let ndjson_mode = more_lines && first_line_complete(&buf[start..]) == Some(true);
-    if ndjson_mode {
-        return ndjson(&mut *r, buf, block, limits, emit);
-    }
-    if more {
-        read_rest(&mut *r, &mut buf, limits)?;
-    }
-    if buf.len() as u64 > limits.max_document_bytes {
-        return Err(too_big(limits));
-    }
-    let n = buf.len() as u64;
-    emit(WorkKind::Document { data: buf }, n)
+    Source::open(file)?.split(None, limits, emit)
 }
 
 fn ndjson(
