@@ -119,17 +119,6 @@ pub fn content_hashes(batch: &RecordBatch) -> Vec<u64> {
 }
 
 impl Keys {
-    /// The keys of rows `range`.
-    pub fn slice(&self, range: std::ops::Range<usize>) -> Keys {
-        Keys {
-            ids: self.ids[range.clone()].to_vec(),
-            last: self.last[range.clone()].to_vec(),
-            devices: self.devices.slice(range.start, range.len()),
-            device_hashes: self.device_hashes[range.clone()].to_vec(),
-            hashes: self.hashes[range].to_vec(),
-        }
-    }
-
     pub fn of(batch: &RecordBatch, hasher: &IdHasher) -> Keys {
         let last = batch
             .column(idx::LAST_ACTION)
@@ -255,12 +244,15 @@ impl Index {
         self.entries.len() == 0
     }
 
-    /// Merges every row of `keys` stored at `part`, in row order. `new` is
-    /// false for rows of the existing dataset. `on` hears what each record
-    /// did, with its row and, when it replaced a winner, that winner's row.
+    /// Merges rows `rows` of `keys` (a batch's keys, shared by the files
+    /// in it), stored at `part` from row `first_row` on, in row order. `new`
+    /// is false for rows of the existing dataset. `on` hears what each
+    /// record did, with its row and, when it replaced a winner, that
+    /// winner's row.
     pub fn merge(
         &mut self,
         keys: &Keys,
+        rows: std::ops::Range<usize>,
         part: u32,
         first_row: u32,
         new: bool,
@@ -273,12 +265,13 @@ impl Index {
         // Records this far ahead have their slot prefetched, so the cache
         // misses of several probes overlap instead of following each other.
         const AHEAD: usize = 8;
-        for &id in keys.ids.iter().take(AHEAD) {
+        let ids = &keys.ids[..rows.end];
+        for &id in ids[rows.start..].iter().take(AHEAD) {
             self.entries.prefetch(id);
         }
         let mut last_device = (0u128, NO_DEVICE);
-        for i in 0..keys.ids.len() {
-            if let Some(&ahead) = keys.ids.get(i + AHEAD) {
+        for i in rows.clone() {
+            if let Some(&ahead) = ids.get(i + AHEAD) {
                 self.entries.prefetch(ahead);
             }
             let id = keys.ids[i];
@@ -296,7 +289,7 @@ impl Index {
             };
             let loc = RowLoc {
                 part,
-                row: first_row + i as u32,
+                row: first_row + (i - rows.start) as u32,
             };
             match self.entries.probe(id) {
                 Probe::Vacant(slot) => {

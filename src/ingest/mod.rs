@@ -252,7 +252,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
             let mut rows = 0u32;
             dataset::read_part(p, |b| {
                 let keys = Keys::of(&b, &index.hasher());
-                index.merge(&keys, i as u32, rows, false, |_, _, _| {});
+                index.merge(&keys, 0..b.num_rows(), i as u32, rows, false, |_, _, _| {});
                 rows += b.num_rows() as u32;
                 Ok(())
             })?;

@@ -6,7 +6,7 @@
 //! of it was merged makes the run start again without it
 //! ([`RunResult::rerun`]), so it contributes nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::mpsc::{Sender, SyncSender, TrySendError, channel, sync_channel};
@@ -18,7 +18,7 @@ use super::dataset::{PART_ROWS, ROW_GROUP_ROWS};
 use super::dedup::{IdHasher, Index, Keys, Merge, RowLoc};
 use super::discover::InputFile;
 use super::shape::{self, FileContext, Reject, UnitsDecoder, WorkKind};
-use super::source::{self, Limits, Source, Whole};
+use super::source::{self, Limits, OpenDir, Source, Whole};
 use crate::error::{Error, Result};
 
 /// Progress of a run, for a progress bar.
@@ -221,15 +221,13 @@ impl ParquetStore {
     }
 }
 
-fn store_batch(store: &Store, batch: RecordBatch) -> RowLoc {
+/// Keeps `batch` until dedup is settled; its part number.
+fn store_batch(store: &Store, batch: RecordBatch) -> u32 {
     match store {
         Store::Memory(batches) => {
             let mut b = batches.lock().expect("no panics hold this lock");
             b.push(batch);
-            RowLoc {
-                part: (b.len() - 1) as u32,
-                row: 0,
-            }
+            (b.len() - 1) as u32
         }
         Store::Parquet(p) => {
             let part = p.next_batch.fetch_add(1, Ordering::Relaxed);
@@ -237,7 +235,7 @@ fn store_batch(store: &Store, batch: RecordBatch) -> RowLoc {
                 .lock()
                 .expect("no panics hold this lock")
                 .insert(part, batch);
-            RowLoc { part, row: 0 }
+            part
         }
     }
 }
@@ -408,11 +406,20 @@ impl Holding {
     }
 }
 
+/// Where a unit's rows went: rows `rows` of batch `part` (of `batch_rows`),
+/// whose keys are shared by every unit of the batch.
+struct Stored {
+    part: u32,
+    keys: Arc<Keys>,
+    rows: std::ops::Range<usize>,
+    batch_rows: u32,
+}
+
 /// The decoded result of one unit of work, minus the rows themselves.
 struct Done {
     /// Where its rows are, their keys, and the rows of the whole batch
     /// they are part of.
-    stored: Option<(RowLoc, Keys, u32)>,
+    stored: Option<Stored>,
     rejects: Vec<Reject>,
     records: u64,
     repaired: u64,
@@ -531,7 +538,9 @@ impl Feed<'_> {
 
 #[derive(Default)]
 struct FileAcc {
-    done: BTreeMap<u64, Box<Done>>,
+    /// Units decoded and not merged yet, by place after the merged ones.
+    done: VecDeque<Option<Box<Done>>>,
+    held: u64,
     /// Units merged so far (they are merged in order as they arrive).
     merged: u64,
     failed_works: u64,
@@ -544,7 +553,42 @@ impl FileAcc {
     /// Every message about this file has arrived.
     fn complete(&self) -> bool {
         self.expected
-            .is_some_and(|n| self.merged + self.done.len() as u64 + self.failed_works >= n)
+            .is_some_and(|n| self.merged + self.held + self.failed_works >= n)
+    }
+
+    fn put(&mut self, seq: u64, done: Box<Done>) {
+        let i = (seq - self.merged) as usize;
+        if self.done.len() <= i {
+            self.done.resize_with(i + 1, || None);
+        }
+        self.done[i] = Some(done);
+        self.held += 1;
+    }
+
+    /// The next unit to merge, when it has arrived.
+    fn next(&mut self) -> Option<Box<Done>> {
+        let done = self.done.front_mut()?.take()?;
+        self.done.pop_front();
+        self.held -= 1;
+        self.merged += 1;
+        Some(done)
+    }
+}
+
+/// Files being read, from the next to merge on: few, as they are
+/// merged in read order.
+struct Files {
+    first: usize,
+    accs: VecDeque<FileAcc>,
+}
+
+impl Files {
+    fn get(&mut self, file: usize) -> &mut FileAcc {
+        let i = file - self.first;
+        if self.accs.len() <= i {
+            self.accs.resize_with(i + 1, FileAcc::default);
+        }
+        &mut self.accs[i]
     }
 }
 
@@ -562,6 +606,7 @@ struct Worker<'a> {
     /// Small files are read into this, one after another: it keeps its
     /// length, so nothing is allocated or zeroed per file.
     buf: Vec<u8>,
+    dir: OpenDir,
 }
 
 /// Units decoded into one batch so far, and which they are.
@@ -608,29 +653,23 @@ impl<'a> Worker<'a> {
                         Err(e) => return self.fail(e.into()),
                     },
                 };
-                let keys = Keys::of(&batch, &self.hasher);
+                let keys = Arc::new(Keys::of(&batch, &self.hasher));
                 let rows = batch.num_rows() as u32;
                 Some((store_batch(self.store, batch), keys, rows))
             }
         };
-        let whole = out.units.len() == 1;
-        let mut stored = stored;
         let results = ids
             .zip(out.units)
             .map(|((fi, seq), (rows, result))| {
                 let result = result.map(|o| {
                     let mine = match &stored {
-                        Some(_) if rows.is_empty() => None,
-                        Some(_) if whole => stored.take(),
-                        Some((loc, keys, n)) => Some((
-                            RowLoc {
-                                part: loc.part,
-                                row: loc.row + rows.start as u32,
-                            },
-                            keys.slice(rows),
-                            *n,
-                        )),
-                        None => None,
+                        Some((part, keys, n)) if !rows.is_empty() => Some(Stored {
+                            part: *part,
+                            keys: Arc::clone(keys),
+                            rows,
+                            batch_rows: *n,
+                        }),
+                        _ => None,
                     };
                     Box::new(Done {
                         stored: mine,
@@ -674,7 +713,7 @@ impl<'a> Worker<'a> {
                 return;
             }
             let ctx = &contexts[fi];
-            let mut source = match Source::open(&self.files[fi]) {
+            let mut source = match Source::open_in(&self.files[fi], &mut self.dir) {
                 Ok(s) => s,
                 Err(e) => {
                     ends.push((fi, 0, Some(e)));
@@ -872,6 +911,7 @@ pub(crate) fn run(
                 work_tx: work_tx.clone(),
                 cancel: &cancel,
                 buf: Vec::new(),
+                dir: OpenDir::default(),
             };
             s.spawn(move || {
                 loop {
@@ -896,8 +936,10 @@ pub(crate) fn run(
         drop(res_tx);
 
         // Collector: this thread.
-        let mut pending: HashMap<usize, FileAcc> = HashMap::new();
-        let mut next_file = 0usize;
+        let mut pending = Files {
+            first: 0,
+            accs: VecDeque::new(),
+        };
         let mut valid_new = 0u64;
         let mut reader_done = false;
         for msg in res_rx {
@@ -915,11 +957,9 @@ pub(crate) fn run(
                 Msg::ReaderDone => reader_done = true,
                 Msg::Works(results) => {
                     for (file, seq, result) in results {
-                        let acc = pending.entry(file).or_default();
+                        let acc = pending.get(file);
                         match result {
-                            Ok(done) => {
-                                acc.done.insert(seq, done);
-                            }
+                            Ok(done) => acc.put(seq, done),
                             Err(msg) => {
                                 acc.error.get_or_insert(msg);
                                 acc.failed_works += 1;
@@ -929,7 +969,7 @@ pub(crate) fn run(
                 }
                 Msg::FileEnds(ends) => {
                     for (file, works, error) in ends {
-                        let acc = pending.entry(file).or_default();
+                        let acc = pending.get(file);
                         if let Some(e) = error {
                             acc.error.get_or_insert(e);
                         }
@@ -940,27 +980,29 @@ pub(crate) fn run(
             // Merge in read order: the current file's units as they arrive,
             // then the next file once this one is complete.
             while fatal.is_none() {
-                let Some(acc) = pending.get_mut(&next_file) else {
+                let next_file = pending.first;
+                let Some(acc) = pending.accs.front_mut() else {
                     break;
                 };
                 let name = &files[next_file].name;
                 if acc.error.is_none() {
-                    while let Some(done) = acc.done.remove(&acc.merged) {
-                        acc.merged += 1;
+                    while let Some(done) = acc.next() {
                         counts.records += done.records;
                         counts.repaired += done.repaired;
                         counts.rejected += done.rejects.len() as u64;
                         valid_new += done.records - done.rejects.len() as u64;
                         notes.extend(done.notes.into_iter().map(|n| format!("{name}: {n}")));
-                        if let Some((loc, keys, batch_rows)) = &done.stored {
+                        if let Some(st) = &done.stored {
                             if parquet.is_some() {
-                                let held = holding.note(loc.part, *batch_rows);
-                                held.merged += keys.ids.len() as u32;
+                                let held = holding.note(st.part, st.batch_rows);
+                                held.merged += st.rows.len() as u32;
                                 if held.merged == held.rows {
-                                    holding.ready.push_back(loc.part);
+                                    holding.ready.push_back(st.part);
                                 }
                             }
-                            index.merge(keys, loc.part, loc.row, true, |m, own, lost| {
+                            let (keys, rows) = (&st.keys, st.rows.clone());
+                            let first = rows.start as u32;
+                            index.merge(keys, rows, st.part, first, true, |m, own, lost| {
                                 if m != Merge::Collapsed {
                                     holding.set(own, false);
                                 }
@@ -986,8 +1028,8 @@ pub(crate) fn run(
                 if !acc.complete() {
                     break;
                 }
-                let acc = pending.remove(&next_file).expect("present");
-                next_file += 1;
+                let acc = pending.accs.pop_front().expect("present");
+                pending.first += 1;
                 if let Some(p) = &opts.progress {
                     p(Progress::File);
                 }
@@ -1023,7 +1065,7 @@ pub(crate) fn run(
                     }
                 }
             }
-            let finished = reader_done && pending.is_empty() && next_file >= files.len();
+            let finished = reader_done && pending.accs.is_empty() && pending.first >= files.len();
             if (finished || fatal.is_some() || cancel.load(Ordering::Relaxed))
                 && let Some(tx) = collector_tx.take()
             {

@@ -116,9 +116,14 @@ pub enum Whole<'b> {
 impl Source {
     /// Opens `file` (`Err`: a message for the whole file).
     pub fn open(file: &InputFile) -> Result<Source, String> {
+        Self::open_in(file, &mut OpenDir::default())
+    }
+
+    /// [`Source::open`], relative to `dir` when the file is in it.
+    pub fn open_in(file: &InputFile, dir: &mut OpenDir) -> Result<Source, String> {
         Ok(match &file.path {
             Some(p) => {
-                let f = File::open(p).map_err(|e| read_error(&e))?;
+                let f = dir.open(p).map_err(|e| read_error(&e))?;
                 let size = file
                     .size
                     .or_else(|| f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len()));
@@ -250,6 +255,43 @@ impl Source {
 }
 
 const GZIP: [u8; 2] = [0x1f, 0x8b];
+
+/// The folder of the last file opened, kept open: the next file of that
+/// folder is opened relative to it, a lookup of its name alone instead of
+/// every folder on its path (a folder of pages holds thousands of files).
+#[derive(Default)]
+pub struct OpenDir {
+    dir: Option<(std::ffi::OsString, rustix::fd::OwnedFd)>,
+}
+
+impl OpenDir {
+    fn open(&mut self, path: &std::path::Path) -> io::Result<File> {
+        use rustix::fs::{Mode, OFlags};
+        if let (Some(parent), Some(name)) = (path.parent(), path.file_name())
+            && !parent.as_os_str().is_empty()
+        {
+            if self
+                .dir
+                .as_ref()
+                .is_none_or(|(d, _)| d.as_os_str() != parent.as_os_str())
+            {
+                // A folder that cannot be opened itself (no read permission)
+                // leaves its files to be opened by their paths.
+                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                self.dir = rustix::fs::open(parent, flags, Mode::empty())
+                    .ok()
+                    .map(|fd| (parent.as_os_str().to_owned(), fd));
+            }
+            if let Some((_, fd)) = &self.dir {
+                let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+                return rustix::fs::openat(fd, name, flags, Mode::empty())
+                    .map(File::from)
+                    .map_err(io::Error::from);
+            }
+        }
+        File::open(path)
+    }
+}
 
 /// How a file's first bytes say to read it.
 enum Start {
