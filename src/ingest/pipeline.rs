@@ -705,6 +705,10 @@ impl<'a> Worker<'a> {
             decoder: UnitsDecoder::new(block),
             ids: Vec::new(),
         };
+        // The reader made the bundle about a block: a batch is cut short of
+        // its end only when the files turn out much larger than it thought,
+        // not to leave the last file or two as a batch of their own.
+        let full = 2 * block;
         let mut pending = new();
         let mut ends = Vec::with_capacity(list.len());
         let mut bytes = 0u64;
@@ -736,7 +740,7 @@ impl<'a> Worker<'a> {
                         pending.decoder.push(unit, ctx);
                         pending.ids.push((fi, 0));
                         ends.push((fi, 1, None));
-                        if pending.decoder.bytes() >= block {
+                        if pending.decoder.bytes() >= full {
                             self.finish(std::mem::replace(&mut pending, new()));
                         }
                         continue;
@@ -765,7 +769,7 @@ impl<'a> Worker<'a> {
                 } else {
                     pending.decoder.push(work.unit(), ctx);
                     pending.ids.push(id);
-                    if pending.decoder.bytes() >= block {
+                    if pending.decoder.bytes() >= full {
                         self.finish(std::mem::replace(&mut pending, new()));
                     }
                 }
