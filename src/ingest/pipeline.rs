@@ -135,7 +135,12 @@ struct OpenFile {
     path: PathBuf,
     writer: parquet::arrow::ArrowWriter<std::fs::File>,
     rows: u32,
+    /// Bytes written when the last early flush to disk was started.
+    synced: usize,
 }
+
+/// Bytes written to a Parquet file between early flushes to disk.
+const SYNC_EVERY: usize = 4 << 20;
 
 enum SlotTask {
     /// Append the rows of `batch` that `keep` marks (all when `None`) to file `file`.
@@ -197,11 +202,22 @@ impl ParquetStore {
                         path,
                         writer,
                         rows: 0,
+                        synced: 0,
                     });
                 }
                 let open = slot.open.as_mut().expect("opened above");
                 open.writer.write(&batch)?;
                 open.rows += batch.num_rows() as u32;
+                // The run ends by flushing every file to disk; starting on the
+                // row groups already written overlaps most of that wait with
+                // decoding. A thread that only waits on the disk.
+                let written = open.writer.bytes_written();
+                if written >= open.synced + SYNC_EVERY {
+                    open.synced = written;
+                    if let Ok(f) = open.writer.inner().try_clone() {
+                        std::thread::spawn(move || f.sync_data());
+                    }
+                }
             }
             SlotTask::Close => {
                 if let Some(open) = slot.open.take() {
