@@ -619,8 +619,8 @@ struct Worker<'a> {
     res_tx: Sender<Msg>,
     work_tx: SyncSender<Task>,
     cancel: &'a AtomicBool,
-    /// Small files are read into this, one after another: it keeps its
-    /// length, so nothing is allocated or zeroed per file.
+    /// Files are read into this (a block long), one after another: it
+    /// keeps its length, so nothing is allocated or zeroed per file.
     buf: Vec<u8>,
     dir: OpenDir,
 }
@@ -740,29 +740,26 @@ impl<'a> Worker<'a> {
                     continue;
                 }
             };
-            let head = match source.small(block) {
-                None => None,
-                Some(size) => match source.read_whole(size, &mut self.buf, &limits) {
-                    Err(e) => {
-                        ends.push((fi, 0, Some(e)));
-                        continue;
+            let head = match source.read_whole(&mut self.buf, &limits) {
+                Err(e) => {
+                    ends.push((fi, 0, Some(e)));
+                    continue;
+                }
+                Ok(Whole::Unit(None)) => {
+                    ends.push((fi, 0, None));
+                    continue;
+                }
+                Ok(Whole::Unit(Some(unit))) => {
+                    bytes += unit.len() as u64;
+                    pending.decoder.push(unit, ctx);
+                    pending.ids.push((fi, 0));
+                    ends.push((fi, 1, None));
+                    if pending.decoder.bytes() >= full {
+                        self.finish(std::mem::replace(&mut pending, new()));
                     }
-                    Ok(Whole::Unit(None)) => {
-                        ends.push((fi, 0, None));
-                        continue;
-                    }
-                    Ok(Whole::Unit(Some(unit))) => {
-                        bytes += unit.len() as u64;
-                        pending.decoder.push(unit, ctx);
-                        pending.ids.push((fi, 0));
-                        ends.push((fi, 1, None));
-                        if pending.decoder.bytes() >= full {
-                            self.finish(std::mem::replace(&mut pending, new()));
-                        }
-                        continue;
-                    }
-                    Ok(Whole::Rest { head, more }) => Some((head, more)),
-                },
+                    continue;
+                }
+                Ok(Whole::Rest { head, more }) => Some((head, more)),
             };
             let mut seq = 0u64;
             let r = source.split(head, &limits, &mut |work, n| {

@@ -108,22 +108,17 @@ pub struct Source {
 pub enum Whole<'b> {
     /// The whole file as at most one unit, borrowed from the buffer.
     Unit(Option<Unit<'b>>),
-    /// Anything else (compressed, UTF-16, grown since it was listed): the
-    /// bytes read so far and whether more may follow, for [`Source::split`].
+    /// Anything else (compressed, UTF-16, a block or larger): the bytes read
+    /// so far and whether more may follow, for [`Source::split`].
     Rest { head: Vec<u8>, more: bool },
 }
 
 impl Source {
     /// Opens `file` (`Err`: a message for the whole file).
     pub fn open(file: &InputFile) -> Result<Source, String> {
-        Self::open_in(file, &mut OpenDir::default())
-    }
-
-    /// [`Source::open`], relative to `dir` when the file is in it.
-    pub fn open_in(file: &InputFile, dir: &mut OpenDir) -> Result<Source, String> {
         Ok(match &file.path {
             Some(p) => {
-                let f = dir.open(p).map_err(|e| read_error(&e))?;
+                let f = File::open(p).map_err(|e| read_error(&e))?;
                 let size = file
                     .size
                     .or_else(|| f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len()));
@@ -139,28 +134,38 @@ impl Source {
         })
     }
 
-    /// Its size, when it is expected to be smaller than `block`.
-    pub fn small(&self, block: usize) -> Option<usize> {
-        self.size.map(|n| n as usize).filter(|&n| n < block)
+    /// [`Source::open`], relative to `dir` when the file is in it, and
+    /// without asking for its size: [`Source::read_whole`] needs none.
+    pub fn open_in(file: &InputFile, dir: &mut OpenDir) -> Result<Source, String> {
+        Ok(match &file.path {
+            Some(p) => Source {
+                r: Box::new(dir.open(p).map_err(|e| read_error(&e))?),
+                size: file.size,
+            },
+            None => Source {
+                r: Box::new(io::stdin()),
+                size: None,
+            },
+        })
     }
 
-    /// Reads a file of `size` (from [`Source::small`]) into `buf`, which
-    /// keeps its length between files, so nothing is allocated or zeroed per
-    /// file and the bytes are decoded while still in the reading core's
-    /// cache. Two reads: all of it, and the one that finds its end.
+    /// Reads a file smaller than a block whole into `buf`, which keeps its
+    /// length (a block) between files, so nothing is allocated or zeroed
+    /// per file and the bytes are decoded while still in the reading core's
+    /// cache. Two reads for a small file: all of it, and the one that finds
+    /// its end; no stat.
     pub fn read_whole<'b>(
         &mut self,
-        size: usize,
         buf: &'b mut Vec<u8>,
         limits: &Limits,
     ) -> Result<Whole<'b>, String> {
-        if buf.len() <= size {
-            buf.resize(size + 1, 0);
+        let block = limits.block_bytes.max(1024);
+        if buf.len() < block {
+            buf.resize(block, 0);
         }
-        let want = size + 1;
         let mut filled = 0;
-        while filled < want {
-            match self.r.read(&mut buf[filled..want]) {
+        while filled < block {
+            match self.r.read(&mut buf[filled..block]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -168,11 +173,11 @@ impl Source {
             }
         }
         let data = &buf[..filled];
-        let grew = filled == want;
-        if grew || data.starts_with(&GZIP) {
+        let more = filled == block;
+        if more || data.starts_with(&GZIP) {
             return Ok(Whole::Rest {
                 head: data.to_vec(),
-                more: grew,
+                more,
             });
         }
         Ok(match start(data, false) {
