@@ -124,9 +124,10 @@ fn walk(dir: &Path, out: &mut Vec<InputFile>, depth: usize) -> Result<()> {
         let path = dir.join(&name);
         if ft.is_dir() {
             walk(&path, out, depth + 1)?;
-        } else if (ft.is_file() || (ft.is_symlink() && path.is_file())) && wanted(&path) {
-            // No stat per file here: the reader learns the size from the
-            // open file, while other files are being decoded.
+        } else if wanted(Path::new(&name)) && (ft.is_file() || (ft.is_symlink() && path.is_file()))
+        {
+            // No stat per file here: workers read files without asking
+            // their size, while other files are being decoded.
             out.push(InputFile {
                 name: path
                     .to_str()

@@ -117,7 +117,9 @@ fn run_id() -> String {
 /// Ingests export files into memory (for `--data` given raw exports).
 pub fn ingest_memory(inputs: &[PathBuf], opts: &Options) -> Result<MemoryIngest> {
     let all_files = discover::discover(inputs)?;
-    let mut files = all_files.clone();
+    // Copied only when a run must be repeated without a file (20,000 pages
+    // take 5 ms to copy).
+    let mut files = std::borrow::Cow::Borrowed(all_files.as_slice());
     let mut earlier_failures = Vec::new();
     let (store, rejects, result) = loop {
         let store = Store::Memory(Mutex::new(Vec::new()));
@@ -134,7 +136,7 @@ pub fn ingest_memory(inputs: &[PathBuf], opts: &Options) -> Result<MemoryIngest>
             },
         )?;
         if result.rerun {
-            without_failed(&mut files, &result.failures);
+            without_failed(files.to_mut(), &result.failures);
             earlier_failures.extend(result.failures);
             continue;
         }
@@ -178,6 +180,9 @@ fn all_failures(
     last: Vec<FileFailure>,
 ) -> Vec<FileFailure> {
     earlier.extend(last);
+    if earlier.len() < 2 {
+        return earlier;
+    }
     let order: std::collections::HashMap<&str, usize> = files
         .iter()
         .enumerate()
@@ -226,7 +231,9 @@ fn check_redaction(manifest: &dataset::Manifest, redaction: &str, out: &Path) ->
 pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<IngestReport> {
     let trace = Trace::new();
     let all_files = discover::discover(inputs)?;
-    let mut files = all_files.clone();
+    // Copied only when a run must be repeated without a file (20,000 pages
+    // take 5 ms to copy).
+    let mut files = std::borrow::Cow::Borrowed(all_files.as_slice());
     trace.mark("discover");
     let ds = Dataset::new(out);
     ds.check_writable()?;
@@ -285,7 +292,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
         if result.rerun {
             // A file failed part-way: start again without it (the staging
             // folder, with what this attempt wrote, goes with `staging`).
-            without_failed(&mut files, &result.failures);
+            without_failed(files.to_mut(), &result.failures);
             earlier_failures.extend(result.failures);
             continue;
         }
