@@ -446,9 +446,10 @@ enum Msg {
     Bytes(u64),
     /// Decoded units: `(file, seq, result)`.
     Works(Vec<(usize, u64, std::result::Result<Box<Done>, String>)>),
-    /// Files the reader has finished: `(file, units sent, error)`.
+    /// Files read to their end (by the reader or a worker): `(file, units
+    /// made of it, error)`.
     FileEnds(Vec<(usize, u64, Option<String>)>),
-    /// The reader has sent everything.
+    /// The reader has handed out every file.
     ReaderDone,
     Fatal(Error),
 }
@@ -560,7 +561,7 @@ struct FileAcc {
     /// Units merged so far (they are merged in order as they arrive).
     merged: u64,
     failed_works: u64,
-    /// Works the reader sent, once it reported the file's end.
+    /// Units made of the file, once its end was reported.
     expected: Option<u64>,
     error: Option<String>,
 }
