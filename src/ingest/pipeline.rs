@@ -1,15 +1,15 @@
-//! The ingest run: a reader thread hands files to the workers in bundles, one
-//! worker per core opens, reads and decodes them into batches (sharing the
-//! blocks of a large file) and writes Parquet when asked, and this thread merges
-//! keys into the dedup index in read order as they arrive, and decides which
-//! held batches to write. A file that turns out to be unreadable after some
-//! of it was merged makes the run start again without it
-//! ([`RunResult::rerun`]), so it contributes nothing.
+//! The ingest run: one worker per core takes named files a bundle at a time,
+//! opens, reads and decodes them into batches (sharing the blocks of a large
+//! file) and writes Parquet when asked; a reader thread cuts standard input;
+//! and this thread merges keys into the dedup index in read order as they
+//! arrive, and decides which held batches to write. A file that turns out to
+//! be unreadable after some of it was merged makes the run start again
+//! without it ([`RunResult::rerun`]), so it contributes nothing.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::mpsc::{Sender, SyncSender, TrySendError, channel, sync_channel};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::mpsc::{Sender, SyncSender, TryRecvError, TrySendError, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
@@ -461,8 +461,6 @@ type Job = Vec<(usize, u64, WorkKind)>;
 /// What a worker is asked to do.
 enum Task {
     Decode(Job),
-    /// Open, read and decode these files (by index), in order.
-    Read(Vec<usize>),
     /// Run the next task of a [`ParquetStore`] slot.
     Encode(usize),
     /// The run is over: every task before this one has been taken.
@@ -472,9 +470,8 @@ enum Task {
 /// Files are bundled until a bundle holds this many.
 const MAX_BUNDLE_FILES: usize = 1024;
 
-/// The reader's side of the channels: bundles files for the workers to read
-/// (and the small documents of standard input) and batches the messages
-/// about them, so a folder of small files costs few wake-ups.
+/// The reader's side of the channels, for standard input: bundles its small
+/// documents and batches the messages about them.
 struct Feed<'a> {
     work_tx: &'a std::sync::mpsc::SyncSender<Task>,
     res_tx: &'a std::sync::mpsc::Sender<Msg>,
@@ -483,33 +480,9 @@ struct Feed<'a> {
     bundle_limit: usize,
     ends: Vec<(usize, u64, Option<String>)>,
     bytes: u64,
-    /// Files for a worker to read, and about how many bytes they hold.
-    reads: Vec<usize>,
-    read_bytes: u64,
 }
 
 impl Feed<'_> {
-    /// Adds a file for a worker to read; a bundle is sent once it holds
-    /// about a block.
-    fn read(&mut self, fi: usize, bytes: u64) -> Result<(), String> {
-        self.reads.push(fi);
-        self.read_bytes += bytes;
-        if self.read_bytes >= self.bundle_limit as u64 || self.reads.len() >= MAX_BUNDLE_FILES {
-            self.flush_reads()?;
-        }
-        Ok(())
-    }
-
-    fn flush_reads(&mut self) -> Result<(), String> {
-        if self.reads.is_empty() {
-            return Ok(());
-        }
-        self.read_bytes = 0;
-        self.work_tx
-            .send(Task::Read(std::mem::take(&mut self.reads)))
-            .map_err(|_| "cancelled".to_string())
-    }
-
     fn send(&mut self, fi: usize, seq: u64, work: WorkKind, bytes: u64) -> Result<(), String> {
         self.bytes += bytes;
         match work {
@@ -530,9 +503,8 @@ impl Feed<'_> {
         }
     }
 
-    /// Sends the bundles and the messages held back.
+    /// Sends the bundle and the messages held back.
     fn flush(&mut self) -> Result<(), String> {
-        self.flush_reads()?;
         if self.bytes > 0 {
             let _ = self
                 .res_tx
@@ -624,6 +596,9 @@ struct Worker<'a> {
     /// keeps its length, so nothing is allocated or zeroed per file.
     buf: Vec<u8>,
     dir: OpenDir,
+    /// The next named file no worker has taken, and how many one takes.
+    claim: &'a AtomicUsize,
+    bundle_files: usize,
 }
 
 /// Units decoded into one batch so far, and which they are.
@@ -710,11 +685,23 @@ impl<'a> Worker<'a> {
         self.deliver(pending.ids.into_iter(), out);
     }
 
-    /// Opens, reads and decodes the files `list` names, small ones into one
-    /// batch per block of input, each read into the worker's own buffer and
-    /// decoded at once, while it is in this core's cache. The blocks of a
-    /// large file go to whichever worker is free (decoded here when none is).
-    fn read(&mut self, list: &[usize]) {
+    /// The next files to read, taken from the shared cursor: a worker
+    /// takes them itself when it has nothing else to do, with no thread
+    /// to wake up in between.
+    fn claim(&self) -> Option<std::ops::Range<usize>> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return None;
+        }
+        let start = self.claim.fetch_add(self.bundle_files, Ordering::Relaxed);
+        (start < self.files.len()).then(|| start..(start + self.bundle_files).min(self.files.len()))
+    }
+
+    /// Opens, reads and decodes the named files of `list` (the reader does
+    /// standard input), small ones into one batch per block of input, each
+    /// read into the worker's own buffer and decoded at once, while it is
+    /// in this core's cache. The blocks of a large file go to whichever
+    /// worker is free (decoded here when none is).
+    fn read(&mut self, list: std::ops::Range<usize>) {
         let block = self.opts.limits.block_bytes.max(1024);
         let limits = self.opts.limits;
         let contexts = self.contexts;
@@ -722,16 +709,19 @@ impl<'a> Worker<'a> {
             decoder: UnitsDecoder::new(block),
             ids: Vec::new(),
         };
-        // The reader made the bundle about a block: a batch is cut short of
-        // its end only when the files turn out much larger than it thought,
-        // not to leave the last file or two as a batch of their own.
+        // A bundle is about a block by the mean file size: a batch is cut
+        // short of its end only when the files turn out much larger, not to
+        // leave the last file or two as a batch of their own.
         let full = 2 * block;
         let mut pending = new();
         let mut ends = Vec::with_capacity(list.len());
         let mut bytes = 0u64;
-        for &fi in list {
+        for fi in list {
             if self.cancel.load(Ordering::Relaxed) {
                 return;
+            }
+            if self.files[fi].path.is_none() {
+                continue;
             }
             let ctx = &contexts[fi];
             let mut source = match Source::open_in(&self.files[fi], &mut self.dir) {
@@ -854,8 +844,12 @@ pub(crate) fn run(
         parquet.map_or(1, |p| p.slots.len()),
     );
 
-    // Files of unknown size count as the mean of a sample when bundling.
+    // A worker takes about a block of files at a time, by the mean size of
+    // a sample of them.
     let mean_size = super::discover::estimate_bytes(files) / files.len().max(1) as u64;
+    let block = opts.limits.block_bytes.max(1024) as u64;
+    let bundle_files = (block / mean_size.max(1)).clamp(1, MAX_BUNDLE_FILES as u64) as usize;
+    let claim = AtomicUsize::new(0);
 
     std::thread::scope(|s| {
         let (work_tx, work_rx) = sync_channel::<Task>(threads * 2);
@@ -864,8 +858,7 @@ pub(crate) fn run(
         // The collector sends write tasks until the end of the run.
         let mut collector_tx = Some(work_tx.clone());
 
-        // Reader: hands named files to the workers by the bundle, and cuts
-        // standard input itself.
+        // Reader: cuts standard input (the workers take named files).
         {
             let res_tx = res_tx.clone();
             let work_tx = work_tx.clone();
@@ -880,17 +873,12 @@ pub(crate) fn run(
                     bundle_limit: limits.block_bytes.max(1024),
                     ends: Vec::new(),
                     bytes: 0,
-                    reads: Vec::new(),
-                    read_bytes: 0,
                 };
                 for (fi, f) in files.iter().enumerate() {
                     if cancel.load(Ordering::Relaxed) {
                         break;
                     }
                     if f.path.is_some() {
-                        if feed.read(fi, f.size.unwrap_or(mean_size)).is_err() {
-                            break;
-                        }
                         continue;
                     }
                     let mut seq = 0u64;
@@ -930,11 +918,27 @@ pub(crate) fn run(
                 cancel: &cancel,
                 buf: Vec::new(),
                 dir: OpenDir::default(),
+                claim: &claim,
+                bundle_files,
             };
             s.spawn(move || {
                 loop {
-                    let next = work_rx.lock().expect("no panics hold this lock").recv();
-                    let Ok(task) = next else { break };
+                    // Tasks first (writes, blocks of a large file), then
+                    // files to read; wait only when none are left.
+                    let next = work_rx.lock().expect("no panics hold this lock").try_recv();
+                    let task = match next {
+                        Ok(task) => task,
+                        Err(TryRecvError::Disconnected) => break,
+                        Err(TryRecvError::Empty) => {
+                            if let Some(list) = worker.claim() {
+                                worker.read(list);
+                                continue;
+                            }
+                            let next = work_rx.lock().expect("no panics hold this lock").recv();
+                            let Ok(task) = next else { break };
+                            task
+                        }
+                    };
                     if matches!(task, Task::Stop) {
                         break;
                     }
@@ -943,7 +947,6 @@ pub(crate) fn run(
                     }
                     match task {
                         Task::Decode(job) => worker.decode(job),
-                        Task::Read(list) => worker.read(&list),
                         Task::Encode(slot) => worker.encode(slot),
                         Task::Stop => unreachable!("handled above"),
                     }
