@@ -990,3 +990,52 @@ fn hold_rows_changes_memory_not_the_table() {
     assert_eq!(rows.lines().count(), 436);
     assert_eq!(table("held", &["--hold-rows", "1"]), (counts, rows));
 }
+
+/// Standard input is cut by the reader thread while workers read the named
+/// files: both land, in read order for dedup.
+#[test]
+fn ingest_reads_standard_input_among_named_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("p.json");
+    std::fs::write(
+        &page,
+        r#"{"value":[{"id":"b","status":"failed","lastActionDateTime":"2026-11-02T00:00:00Z"}]}"#,
+    )
+    .unwrap();
+    let ds = dir.path().join("ds");
+    let o = fleetops_stdin(
+        &[
+            "ingest",
+            "-",
+            page.to_str().unwrap(),
+            "--out",
+            ds.to_str().unwrap(),
+            "--json",
+        ],
+        Some(
+            "{\"id\":\"a\",\"status\":\"queued\"}\n{\"id\":\"b\",\"status\":\"queued\",\"lastActionDateTime\":\"2026-11-01T00:00:00Z\"}\n",
+        ),
+    );
+    assert_ok(&o);
+    let counts: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(counts["files"], json!(2));
+    assert_eq!(counts["records"], json!(3));
+    assert_eq!(counts["rows"], json!(2));
+    assert_eq!(counts["duplicates"], json!(1));
+    let o = fleetops(&[
+        "sql",
+        "SELECT id, status, source_file FROM operations ORDER BY id",
+        "--data",
+        ds.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert_ok(&o);
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "id,status,source_file\na,queued,<stdin>\nb,failed,{}\n",
+            page.display()
+        )
+    );
+}
