@@ -985,3 +985,40 @@ fn a_folder_of_mixed_files_is_read_by_the_workers_exactly() {
     assert_eq!(got["big-2999"].source, big_name);
     assert!(got.contains_key("bom-1"));
 }
+
+/// A worker's bundle of many small files with a large one among them: the
+/// small files before it are handed on before the large one is cut, and
+/// everything lands once, in read order.
+#[test]
+fn a_large_file_inside_a_bundle_of_small_ones() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("in");
+    for i in 0..200 {
+        let op = format!("{{\"id\":\"small-{i:03}\",\"status\":\"queued\"}}\n");
+        write(&dir, &format!("a-{i:03}.ndjson"), op.as_bytes());
+    }
+    // Read after "a-099" and before "a-100"; the later small copy of
+    // "small-150" (same time, other content) wins as the one read last.
+    let mut big = String::new();
+    for n in 0..600 {
+        big += &format!("{{\"id\":\"big-{n}\",\"status\":\"failed\"}}\n");
+    }
+    big += "{\"id\":\"small-150\",\"status\":\"failed\"}\n";
+    write(&dir, "a-099-big.ndjson", big.as_bytes());
+    let opts = Options {
+        threads: 2,
+        hold_rows: 1,
+        limits: ingest::Limits {
+            block_bytes: 4096,
+            ..ingest::Limits::default()
+        },
+        ..Options::default()
+    };
+    let out = d.path().join("ds");
+    let r = ingest::ingest_dataset(std::slice::from_ref(&dir), &out, &opts).unwrap();
+    assert_eq!(r.counts, counts(201, 801, 800, 1, 0, 0));
+    let rows = read_dataset(&out);
+    assert_eq!(rows.len(), 800);
+    assert_eq!(rows["small-150"].status.as_deref(), Some("queued"));
+    assert_eq!(rows["big-599"].status.as_deref(), Some("failed"));
+}

@@ -752,6 +752,13 @@ impl<'a> Worker<'a> {
                 }
                 Ok(Whole::Rest { head, more }) => Some((head, more)),
             };
+            // The files before this one go to the collector first: it merges
+            // in read order, and would otherwise hold every decoded block of
+            // this file (maybe gigabytes) until the bundle's end.
+            self.finish(std::mem::replace(&mut pending, new()));
+            if !ends.is_empty() {
+                let _ = self.res_tx.send(Msg::FileEnds(std::mem::take(&mut ends)));
+            }
             let mut seq = 0u64;
             let r = source.split(head, &limits, &mut |work, n| {
                 if self.cancel.load(Ordering::Relaxed) {
@@ -783,7 +790,9 @@ impl<'a> Worker<'a> {
         }
         self.finish(pending);
         let _ = self.res_tx.send(Msg::Bytes(bytes));
-        let _ = self.res_tx.send(Msg::FileEnds(ends));
+        if !ends.is_empty() {
+            let _ = self.res_tx.send(Msg::FileEnds(ends));
+        }
     }
 }
 
