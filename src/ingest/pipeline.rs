@@ -454,9 +454,9 @@ enum Msg {
     Fatal(Error),
 }
 
-/// Units of work decoded together into one batch: one NDJSON block, or many
-/// small whole files (a folder of Graph pages is thousands of 40 KB files).
-type Job = Vec<(usize, u64, WorkKind)>;
+/// A unit of work handed over whole, with its file and place in it: a block
+/// of a large file, or a unit of standard input.
+type Job = (usize, u64, WorkKind);
 
 /// What a worker is asked to do.
 enum Task {
@@ -469,61 +469,6 @@ enum Task {
 
 /// Files are bundled until a bundle holds this many.
 const MAX_BUNDLE_FILES: usize = 1024;
-
-/// The reader's side of the channels, for standard input: bundles its small
-/// documents and batches the messages about them.
-struct Feed<'a> {
-    work_tx: &'a std::sync::mpsc::SyncSender<Task>,
-    res_tx: &'a std::sync::mpsc::Sender<Msg>,
-    bundle: Job,
-    bundle_bytes: usize,
-    bundle_limit: usize,
-    ends: Vec<(usize, u64, Option<String>)>,
-    bytes: u64,
-}
-
-impl Feed<'_> {
-    fn send(&mut self, fi: usize, seq: u64, work: WorkKind, bytes: u64) -> Result<(), String> {
-        self.bytes += bytes;
-        match work {
-            WorkKind::Document { data } if data.len() < self.bundle_limit => {
-                self.bundle_bytes += data.len();
-                self.bundle.push((fi, seq, WorkKind::Document { data }));
-                if self.bundle_bytes >= self.bundle_limit || self.bundle.len() >= MAX_BUNDLE_FILES {
-                    self.flush()?;
-                }
-                Ok(())
-            }
-            work => {
-                self.flush()?;
-                self.work_tx
-                    .send(Task::Decode(vec![(fi, seq, work)]))
-                    .map_err(|_| "cancelled".to_string())
-            }
-        }
-    }
-
-    /// Sends the bundle and the messages held back.
-    fn flush(&mut self) -> Result<(), String> {
-        if self.bytes > 0 {
-            let _ = self
-                .res_tx
-                .send(Msg::Bytes(std::mem::take(&mut self.bytes)));
-        }
-        if !self.ends.is_empty() {
-            let _ = self
-                .res_tx
-                .send(Msg::FileEnds(std::mem::take(&mut self.ends)));
-        }
-        if !self.bundle.is_empty() {
-            self.bundle_bytes = 0;
-            self.work_tx
-                .send(Task::Decode(std::mem::take(&mut self.bundle)))
-                .map_err(|_| "cancelled".to_string())?;
-        }
-        Ok(())
-    }
-}
 
 #[derive(Default)]
 struct FileAcc {
@@ -622,14 +567,10 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Decodes units handed over whole (a block of a large file, a bundle
-    /// of small documents from standard input).
-    fn decode(&self, job: Job) {
-        let out = shape::decode_units(
-            job.iter().map(|(fi, _, work)| (work, &self.contexts[*fi])),
-            self.ingested_at,
-        );
-        self.deliver(job.iter().map(|(fi, seq, _)| (*fi, *seq)), out);
+    /// Decodes a unit handed over whole.
+    fn decode(&self, (fi, seq, work): Job) {
+        let out = shape::decode_units([(&work, &self.contexts[fi])], self.ingested_at);
+        self.deliver(std::iter::once((fi, seq)), out);
     }
 
     /// Stores the batch of `out` and sends the collector each unit's result;
@@ -724,7 +665,7 @@ impl<'a> Worker<'a> {
                 continue;
             }
             let ctx = &contexts[fi];
-            let mut source = match Source::open_in(&self.files[fi], &mut self.dir) {
+            let mut source = match Source::open(&self.files[fi], &mut self.dir) {
                 Ok(s) => s,
                 Err(e) => {
                     ends.push((fi, 0, Some(e)));
@@ -769,10 +710,7 @@ impl<'a> Worker<'a> {
                 let id = (fi, seq - 1);
                 if work.unit().len() >= block / 2 {
                     // A block of a large file: let any worker decode it.
-                    match self
-                        .work_tx
-                        .try_send(Task::Decode(vec![(id.0, id.1, work)]))
-                    {
+                    match self.work_tx.try_send(Task::Decode((id.0, id.1, work))) {
                         Ok(()) => {}
                         Err(TrySendError::Full(Task::Decode(job))) => self.decode(job),
                         Err(_) => return Err("cancelled".into()),
@@ -874,15 +812,6 @@ pub(crate) fn run(
             let cancel = &cancel;
             let limits = opts.limits;
             s.spawn(move || {
-                let mut feed = Feed {
-                    work_tx: &work_tx,
-                    res_tx: &res_tx,
-                    bundle: Vec::new(),
-                    bundle_bytes: 0,
-                    bundle_limit: limits.block_bytes.max(1024),
-                    ends: Vec::new(),
-                    bytes: 0,
-                };
                 for (fi, f) in files.iter().enumerate() {
                     if cancel.load(Ordering::Relaxed) {
                         break;
@@ -895,18 +824,15 @@ pub(crate) fn run(
                         if cancel.load(Ordering::Relaxed) {
                             return Err("cancelled".into());
                         }
-                        feed.send(fi, seq, work, bytes)?;
+                        let _ = res_tx.send(Msg::Bytes(bytes));
+                        work_tx
+                            .send(Task::Decode((fi, seq, work)))
+                            .map_err(|_| "cancelled".to_string())?;
                         seq += 1;
                         Ok(())
                     });
-                    feed.ends.push((fi, seq, r.err()));
-                    if feed.bundle.is_empty() || feed.ends.len() >= MAX_BUNDLE_FILES {
-                        // Nothing waits in a bundle: say so now, so the file
-                        // is merged without waiting for the next bundle.
-                        let _ = feed.flush();
-                    }
+                    let _ = res_tx.send(Msg::FileEnds(vec![(fi, seq, r.err())]));
                 }
-                let _ = feed.flush();
                 let _ = res_tx.send(Msg::ReaderDone);
             });
         }

@@ -737,11 +737,6 @@ impl<'c> UnitsDecoder<'c> {
         self.bytes
     }
 
-    /// Units pushed so far.
-    pub fn units(&self) -> usize {
-        self.out.units.len()
-    }
-
     pub fn finish(mut self, ingested_at: i64) -> UnitsOutput {
         if !self.builder.is_empty() {
             self.out.batch = Some(self.builder.finish(&self.lineage, ingested_at));

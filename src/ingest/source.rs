@@ -94,14 +94,11 @@ impl<R: Read> Read for BombGuard<R> {
     }
 }
 
-/// An input file opened for reading, and the size to expect: the listed
-/// one, else the open file's own (a stat of an open file costs no path
-/// lookup). Gzip is recognised later, from the first bytes read (no
-/// separate read of the magic bytes: it costs a system call per file, which
-/// shows on folders of thousands of pages).
+/// An input file opened for reading. Gzip is recognised later, from the
+/// first bytes read (no separate read of the magic bytes: it costs a system
+/// call per file, which shows on folders of thousands of pages).
 pub struct Source {
     r: Box<dyn Read + Send>,
-    size: Option<u64>,
 }
 
 /// What [`Source::read_whole`] found.
@@ -114,37 +111,13 @@ pub enum Whole<'b> {
 }
 
 impl Source {
-    /// Opens `file` (`Err`: a message for the whole file).
-    pub fn open(file: &InputFile) -> Result<Source, String> {
-        Ok(match &file.path {
-            Some(p) => {
-                let f = File::open(p).map_err(|e| read_error(&e))?;
-                let size = file
-                    .size
-                    .or_else(|| f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len()));
-                Source {
-                    r: Box::new(f),
-                    size,
-                }
-            }
-            None => Source {
-                r: Box::new(io::stdin()),
-                size: None,
-            },
-        })
-    }
-
-    /// [`Source::open`], relative to `dir` when the file is in it, and
-    /// without asking for its size: [`Source::read_whole`] needs none.
-    pub fn open_in(file: &InputFile, dir: &mut OpenDir) -> Result<Source, String> {
-        Ok(match &file.path {
-            Some(p) => Source {
-                r: Box::new(dir.open(p).map_err(|e| read_error(&e))?),
-                size: file.size,
-            },
-            None => Source {
-                r: Box::new(io::stdin()),
-                size: None,
+    /// Opens `file`, relative to `dir` when the file is in it (`Err`: a
+    /// message for the whole file).
+    pub fn open(file: &InputFile, dir: &mut OpenDir) -> Result<Source, String> {
+        Ok(Source {
+            r: match &file.path {
+                Some(p) => Box::new(dir.open(p).map_err(|e| read_error(&e))?),
+                None => Box::new(io::stdin()),
             },
         })
     }
@@ -213,15 +186,11 @@ impl Source {
         let mut r = self.r;
         let (mut buf, mut more) = match head {
             Some(head) => head,
-            None => match self.size.map(|n| n as usize).filter(|&n| n < block) {
-                // A small file is read into a buffer of its size, not a whole block.
-                Some(size) => fill_known(&mut *r, size, block),
-                None => {
-                    let mut buf = Vec::with_capacity(block + (block >> 2));
-                    fill(&mut *r, &mut buf, block).map(|more| (buf, more))
-                }
+            None => {
+                let mut buf = Vec::with_capacity(block + (block >> 2));
+                let more = fill(&mut *r, &mut buf, block).map_err(|e| read_error(&e))?;
+                (buf, more)
             }
-            .map_err(|e| read_error(&e))?,
         };
         if buf.starts_with(&GZIP) {
             r = gunzip(std::mem::take(&mut buf), r, limits);
@@ -358,38 +327,6 @@ fn gunzip(head: Vec<u8>, raw: Box<dyn Read + Send>, limits: &Limits) -> Box<dyn 
     })
 }
 
-/// The first read of a file whose size is expected to be `size` < a block:
-/// one read of all of it and one that finds its end, into a buffer of that
-/// size (`read_to_end` would start at 8 KiB and double: two more system
-/// calls per 40 KB page, measurable on folders of thousands). False when
-/// the file ended; one that grew since its size was taken is read on to a
-/// whole block like any other.
-fn fill_known(r: &mut dyn Read, size: usize, block: usize) -> io::Result<(Vec<u8>, bool)> {
-    // Zeroing it is about 2% of a pages ingest; reading into spare capacity
-    // instead cost two more reads per file and measured no better.
-    let mut buf = vec![0u8; size + 1];
-    let mut filled = 0;
-    let result = loop {
-        if filled == buf.len() {
-            break Ok(());
-        }
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break Ok(()),
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => break Err(e),
-        }
-    };
-    let grew = filled == buf.len();
-    buf.truncate(filled);
-    result?;
-    if grew && filled < block {
-        let more = fill(r, &mut buf, block - filled)?;
-        return Ok((buf, more));
-    }
-    Ok((buf, grew))
-}
-
 /// Reads until `buf` holds `want` more bytes or the input ends; false at EOF.
 fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
     let target = buf.len() + want;
@@ -459,7 +396,7 @@ pub fn split(
     limits: &Limits,
     emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), String>,
 ) -> Result<(), String> {
-    Source::open(file)?.split(None, limits, emit)
+    Source::open(file, &mut OpenDir::default())?.split(None, limits, emit)
 }
 
 fn ndjson(
@@ -562,9 +499,18 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    /// What `split` hands on for `bytes` stored in a file, with `size` as
-    /// the size the file had when it was listed.
-    fn split_with_hint(bytes: &[u8], size: Option<u64>, block: usize) -> Vec<(String, Vec<u8>)> {
+    fn named(kind: WorkKind) -> (String, Vec<u8>) {
+        match kind {
+            WorkKind::Lines { data, first_line } => (format!("lines@{first_line}"), data),
+            WorkKind::Document { data } => ("document".into(), data),
+            WorkKind::Oversize { line, .. } => (format!("oversize@{line}"), Vec::new()),
+        }
+    }
+
+    /// The units of `bytes` stored in a file, as a worker reads it (whole
+    /// into its buffer, else on through `split`); checked against the
+    /// reader's way (`split` from the start).
+    fn units(bytes: &[u8], block: usize) -> Vec<(String, Vec<u8>)> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.json");
         std::fs::write(&path, bytes).unwrap();
@@ -572,23 +518,39 @@ mod tests {
             path: Some(path),
             name: "x.json".into(),
             path_device: None,
-            size,
+            size: None,
         };
         let limits = Limits {
             block_bytes: block,
             ..Limits::default()
         };
-        let mut out = Vec::new();
+        let mut by_worker = Vec::new();
+        let mut source = Source::open(&file, &mut OpenDir::default()).unwrap();
+        let mut buf = Vec::new();
+        match source.read_whole(&mut buf, &limits).unwrap() {
+            Whole::Unit(None) => {}
+            Whole::Unit(Some(Unit::Lines { data, first_line })) => {
+                by_worker.push((format!("lines@{first_line}"), data.to_vec()))
+            }
+            Whole::Unit(Some(Unit::Document { data })) => {
+                by_worker.push(("document".into(), data.to_vec()))
+            }
+            Whole::Unit(Some(Unit::Oversize { .. })) => unreachable!("not from a whole read"),
+            Whole::Rest { head, more } => source
+                .split(Some((head, more)), &limits, &mut |w, _| {
+                    by_worker.push(named(w));
+                    Ok(())
+                })
+                .unwrap(),
+        }
+        let mut by_reader = Vec::new();
         split(&file, &limits, &mut |w, _| {
-            out.push(match w {
-                WorkKind::Lines { data, first_line } => (format!("lines@{first_line}"), data),
-                WorkKind::Document { data } => ("document".into(), data),
-                WorkKind::Oversize { line, .. } => (format!("oversize@{line}"), Vec::new()),
-            });
+            by_reader.push(named(w));
             Ok(())
         })
         .unwrap();
-        out
+        assert_eq!(by_worker, by_reader);
+        by_worker
     }
 
     fn gz(bytes: &[u8]) -> Vec<u8> {
@@ -598,46 +560,53 @@ mod tests {
     }
 
     #[test]
-    fn a_stale_size_never_cuts_or_pads_a_file() {
+    fn a_small_file_is_one_unit() {
         let page = br#"{"value":[{"id":"a"},{"id":"b"}]}"#.to_vec();
-        let n = page.len() as u64;
-        // Listed size right, too small (the file grew), too large (it shrank), unknown.
-        for size in [Some(n), Some(3), Some(0), Some(n + 100), None] {
-            assert_eq!(
-                split_with_hint(&page, size, 1024),
-                vec![("document".to_string(), page.clone())],
-                "size hint {size:?}"
-            );
-        }
+        assert_eq!(
+            units(&page, 1024),
+            vec![("document".to_string(), page.clone())]
+        );
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(&page);
+        assert_eq!(
+            units(&bom, 1024),
+            vec![("document".to_string(), page.clone())]
+        );
+        let nd = b"{\"id\":\"a\"}\n{\"id\":\"b\"}\n".to_vec();
+        assert_eq!(units(&nd, 1024), vec![("lines@1".to_string(), nd.clone())]);
+        assert_eq!(units(b"", 1024), vec![]);
+        assert_eq!(units(b" \n\t\n", 1024), vec![]);
     }
 
     #[test]
-    fn a_file_that_grew_past_a_block_is_cut_into_lines() {
+    fn a_file_of_a_block_or_more_is_cut_into_lines() {
         let line = br#"{"id":"a","status":"queued"}"#;
         let mut nd = Vec::new();
         for _ in 0..100 {
             nd.extend_from_slice(line);
             nd.push(b'\n');
         }
-        let whole = split_with_hint(&nd, None, 1024);
-        assert!(whole.len() > 2, "{} blocks", whole.len());
-        assert_eq!(split_with_hint(&nd, Some(10), 1024), whole);
-        let joined: Vec<u8> = whole.iter().flat_map(|(_, d)| d.clone()).collect();
+        let blocks = units(&nd, 1024);
+        assert!(blocks.len() > 2, "{} blocks", blocks.len());
+        assert!(blocks.iter().all(|(k, _)| k.starts_with("lines@")));
+        let joined: Vec<u8> = blocks.iter().flat_map(|(_, d)| d.clone()).collect();
         assert_eq!(joined, nd);
+        // Exactly a block (ending inside a line): read on to its end.
+        let exact = &nd[..1024];
+        let joined: Vec<u8> = units(exact, 1024)
+            .into_iter()
+            .flat_map(|(_, d)| d)
+            .collect();
+        assert_eq!(joined, exact);
     }
 
     #[test]
     fn gzip_is_recognised_from_the_first_read() {
         let page = br#"{"value":[{"id":"a"}]}"#.to_vec();
-        let packed = gz(&page);
-        let n = packed.len() as u64;
-        for size in [Some(n), Some(1), None] {
-            assert_eq!(
-                split_with_hint(&packed, size, 1024),
-                vec![("document".to_string(), page.clone())],
-                "size hint {size:?}"
-            );
-        }
+        assert_eq!(
+            units(&gz(&page), 1024),
+            vec![("document".to_string(), page.clone())]
+        );
         // Compressed NDJSON larger than a block, in a file smaller than one.
         let mut nd = Vec::new();
         for i in 0..200 {
@@ -645,7 +614,7 @@ mod tests {
         }
         let packed = gz(&nd);
         assert!(packed.len() < 1024);
-        let blocks = split_with_hint(&packed, Some(packed.len() as u64), 1024);
+        let blocks = units(&packed, 1024);
         assert!(blocks.len() > 1);
         assert!(blocks.iter().all(|(k, _)| k.starts_with("lines@")));
         let joined: Vec<u8> = blocks.iter().flat_map(|(_, d)| d.clone()).collect();
