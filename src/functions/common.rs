@@ -1,5 +1,6 @@
-//! Helpers shared by the SQL functions: reading status strings of any string
-//! type and timestamps of any unit, without a per-row allocation.
+//! Helpers shared by the SQL functions: argument coercions, reading status
+//! strings of any string type and timestamps of any unit without a per-row
+//! allocation, and the bodies that pairs of functions share.
 
 use std::sync::Arc;
 
@@ -10,8 +11,10 @@ use arrow::datatypes::{
     TimestampNanosecondType, TimestampSecondType,
 };
 use datafusion::common::types::{NativeType, logical_date, logical_string};
-use datafusion::common::{Result, ScalarValue, exec_err};
-use datafusion::logical_expr::{Coercion, TypeSignatureClass};
+use datafusion::common::{Result, ScalarValue, exec_err, utils::take_function_args};
+use datafusion::logical_expr::{
+    Coercion, ColumnarValue, ScalarFunctionArgs, Signature, TypeSignatureClass, Volatility,
+};
 
 use crate::status::Status;
 
@@ -32,6 +35,37 @@ pub(crate) fn timestamp_arg() -> Coercion {
         ],
         NativeType::Timestamp(TimeUnit::Microsecond, Some(Arc::from(crate::schema::UTC))),
     )
+}
+
+/// The signature of a function of one status: any string type, kept as it is.
+pub(crate) fn status_signature() -> Signature {
+    Signature::coercible(vec![string_arg()], Volatility::Immutable)
+}
+
+/// The signature of a function of two timestamps (see [`timestamp_arg`]).
+pub(crate) fn two_timestamps_signature() -> Signature {
+    Signature::coercible(
+        vec![timestamp_arg(), timestamp_arg()],
+        Volatility::Immutable,
+    )
+}
+
+/// The body of `is_terminal` and `is_failed`: applies `pred` to the parsed
+/// status of the one argument; NULL stays NULL.
+pub(crate) fn status_test(
+    name: &str,
+    args: &ScalarFunctionArgs,
+    pred: impl Fn(Option<Status>) -> bool,
+) -> Result<ColumnarValue> {
+    let [status] = take_function_args(name, &args.args)?;
+    match status {
+        ColumnarValue::Scalar(value) => Ok(ColumnarValue::Scalar(ScalarValue::Boolean(
+            scalar_status(value)?.map(pred),
+        ))),
+        ColumnarValue::Array(array) => Ok(ColumnarValue::Array(Arc::new(status_predicate(
+            array, pred,
+        )?))),
+    }
 }
 
 /// Evaluates `pred` on the parsed status of every row of a string array.
@@ -118,8 +152,29 @@ pub(crate) fn passes_filter(filter: Option<&BooleanArray>, i: usize) -> bool {
     filter.is_none_or(|f| f.is_valid(i) && f.value(i))
 }
 
+/// The body of `op_duration_seconds` and `op_queue_seconds`: seconds from the
+/// first argument to the second; NULL when either is NULL or the second is
+/// earlier.
+pub(crate) fn elapsed_seconds(name: &str, args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let [from, to] = take_function_args(name, &args.args)?;
+    if let (ColumnarValue::Scalar(from), ColumnarValue::Scalar(to)) = (from, to) {
+        let (Timestamps::Scalar(from), Timestamps::Scalar(to)) =
+            (Timestamps::from_scalar(from)?, Timestamps::from_scalar(to)?)
+        else {
+            unreachable!("from_scalar always gives a scalar");
+        };
+        let seconds = from.zip(to).and_then(|(f, t)| seconds_between(f, t));
+        return Ok(ColumnarValue::Scalar(ScalarValue::Float64(seconds)));
+    }
+    let from = Timestamps::from_value(from)?;
+    let to = Timestamps::from_value(to)?;
+    let result = seconds_between_arrays(&from, &to, args.number_rows);
+    Ok(ColumnarValue::Array(Arc::new(result)))
+}
+
 /// A timestamp argument: an array's raw values, or one scalar value, in `unit`.
 pub(crate) enum Timestamps<'a> {
+    /// A timestamp array: its raw values, validity and unit.
     Array {
         values: &'a [i64],
         nulls: Option<&'a NullBuffer>,
@@ -158,6 +213,14 @@ impl<'a> Timestamps<'a> {
             nulls,
             unit,
         })
+    }
+
+    /// Reads an argument, array or scalar.
+    fn from_value(value: &'a ColumnarValue) -> Result<Self> {
+        match value {
+            ColumnarValue::Array(array) => Timestamps::from_array(array),
+            ColumnarValue::Scalar(scalar) => Timestamps::from_scalar(scalar),
+        }
     }
 
     /// Reads a scalar timestamp of any unit; NULL (of any type) gives `None`.
@@ -273,4 +336,31 @@ pub(crate) fn seconds_between_arrays(
         Some(&non_negative),
     );
     Float64Array::new(seconds.into(), nulls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mixed_units_are_exact() {
+        // 1 s in seconds to 1.5 s in milliseconds.
+        assert_eq!(
+            seconds_between((1, TimeUnit::Second), (1_500, TimeUnit::Millisecond)),
+            Some(0.5)
+        );
+        // One nanosecond.
+        assert_eq!(
+            seconds_between((0, TimeUnit::Microsecond), (1, TimeUnit::Nanosecond)),
+            Some(1e-9)
+        );
+        assert_eq!(
+            seconds_between((2, TimeUnit::Second), (1, TimeUnit::Second)),
+            None
+        );
+        assert_eq!(
+            seconds_between((i64::MAX, TimeUnit::Second), (i64::MAX, TimeUnit::Second)),
+            Some(0.0)
+        );
+    }
 }

@@ -1,7 +1,7 @@
-//! `failure_rate(status)`: failed / (successful + failed).
+//! `failure_rate(status)`: failed / (successful + failed), the aggregate.
 
 use std::mem::size_of;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, UInt64Array};
 use arrow::datatypes::{DataType, Field, FieldRef, UInt64Type};
@@ -9,15 +9,35 @@ use datafusion::common::{Result, ScalarValue, exec_err, not_impl_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::{AggregateOrderSensitivity, format_state_name};
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, Volatility,
+    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature,
 };
+use datafusion_macros::user_doc;
 
-use super::common::{for_each_status, passes_filter, string_arg};
-use super::docs;
+use super::common::{for_each_status, passes_filter, status_signature};
 use crate::status::Status;
+
+make_udaf_function!(
+    FailureRateFunc,
+    failure_rate,
+    failure_rate_udaf,
+    "`failure_rate(status)`: failed / (successful + failed).",
+    status
+);
 
 /// `failure_rate(status)`: failed / (successful + failed); other statuses and
 /// NULL are not counted; NULL when nothing is counted.
+#[user_doc(
+    doc_section(label = "fleetops"),
+    description = "failed / (successful + failed) over the rows of a group. Statuses match \
+        case-insensitively with the aliases succeeded and canceled; cancelled, queued, \
+        scheduled, inProgress, unknown text and NULL rows are not counted.\n\n\
+        NULL when the group has no successful and no failed row (including an empty group or \
+        only NULL statuses).",
+    syntax_example = "failure_rate(status: string) -> Float64",
+    sql_example = "SELECT operation_type, failure_rate(status) FROM operations GROUP BY operation_type;\n\
+        SELECT failure_rate(s) FROM (VALUES ('failed'), ('Succeeded'), ('successful'), \
+        ('canceled')) t(s);  -- 0.3333333333333333"
+)]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct FailureRateFunc {
     signature: Signature,
@@ -26,14 +46,14 @@ pub struct FailureRateFunc {
 impl Default for FailureRateFunc {
     fn default() -> Self {
         Self {
-            signature: Signature::coercible(vec![string_arg()], Volatility::Immutable),
+            signature: status_signature(),
         }
     }
 }
 
 impl AggregateUDFImpl for FailureRateFunc {
     fn name(&self) -> &str {
-        docs::FAILURE_RATE.name
+        NAME
     }
 
     fn signature(&self) -> &Signature {
@@ -86,8 +106,7 @@ impl AggregateUDFImpl for FailureRateFunc {
     }
 
     fn documentation(&self) -> Option<&Documentation> {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        Some(DOC.get_or_init(|| docs::FAILURE_RATE.to_documentation()))
+        self.doc()
     }
 }
 

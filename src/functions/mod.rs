@@ -3,147 +3,98 @@
 //!
 //! | SQL | kind | file |
 //! |-----|------|------|
-//! | `op_duration_seconds(started, completed)` | scalar | [`duration`] |
-//! | `op_queue_seconds(created, started)` | scalar | [`duration`] |
-//! | `is_terminal(status)`, `is_failed(status)` | scalar | [`status`] |
-//! | `failure_rate(status)` | aggregate | [`failure_rate`](mod@failure_rate) |
-//! | `op_percentile(value, fraction)` | aggregate | [`percentile`] |
-//! | `operation_type_stats()` | table | [`operation_type_stats`](mod@operation_type_stats) |
+//! | `op_duration_seconds(started, completed)` | scalar | `op_duration_seconds.rs` |
+//! | `op_queue_seconds(created, started)` | scalar | `op_queue_seconds.rs` |
+//! | `is_terminal(status)` | scalar | `is_terminal.rs` |
+//! | `is_failed(status)` | scalar | `is_failed.rs` |
+//! | `failure_rate(status)` | aggregate | `failure_rate.rs` |
+//! | `op_percentile(value, fraction)` | aggregate | `op_percentile.rs` |
+//! | `operation_type_stats()` | table | `operation_type_stats.rs` |
 //!
-//! Each function has an `Expr` builder of the same name (for the DataFrame
-//! API) and a shared instance (`xxx_udf()`, `xxx_udaf()`, `xxx_udtf()`); its
-//! documentation is in [`docs`].
+//! Each file holds one function: its implementation, its documentation
+//! (DataFusion's `#[user_doc]`, which `fleetops functions` prints), its `Expr`
+//! builder of the same name as the SQL function (for the DataFrame API) and
+//! its shared instance (`xxx_udf()`, `xxx_udaf()`, `xxx_udtf()`). Helpers
+//! shared between functions are in `common.rs`; `canonical_status.rs` is a
+//! hidden helper of the per-type statistics, never registered.
+//!
+//! To add a function: a file like its closest sibling, then one line in
+//! [`scalar_udfs`], [`aggregate_udfs`] or [`table_udtfs`] and in
+//! [`function_docs`] (a test checks the two lists agree).
 
-use std::sync::{Arc, OnceLock};
+#[macro_use]
+mod macros;
+
+mod canonical_status;
+mod common;
+mod doc;
+mod failure_rate;
+mod is_failed;
+mod is_terminal;
+mod op_duration_seconds;
+mod op_percentile;
+mod op_queue_seconds;
+mod operation_type_stats;
+
+use std::sync::Arc;
 
 use datafusion::catalog::TableFunctionImpl;
-use datafusion::logical_expr::{AggregateUDF, Expr, ScalarUDF};
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 
-mod common;
-pub mod docs;
-pub mod duration;
-pub mod failure_rate;
-pub mod operation_type_stats;
-pub mod percentile;
-pub mod status;
+pub use doc::FunctionDoc;
+pub use failure_rate::{failure_rate, failure_rate_udaf};
+pub use is_failed::{is_failed, is_failed_udf};
+pub use is_terminal::{is_terminal, is_terminal_udf};
+pub use op_duration_seconds::{op_duration_seconds, op_duration_seconds_udf};
+pub use op_percentile::{op_percentile, op_percentile_udaf};
+pub use op_queue_seconds::{op_queue_seconds, op_queue_seconds_udf};
+pub use operation_type_stats::{
+    column as stats_column, operation_stats, operation_type_stats_schema, operation_type_stats_udtf,
+};
 
-pub use docs::{FunctionDoc, function_docs};
-
-/// Makes, for a scalar function, an `Expr` builder and a shared `ScalarUDF`.
-macro_rules! make_udf_function {
-    ($udf:ty, $expr_fn:ident, $udf_fn:ident, $doc:literal, $($arg:ident),+) => {
-        #[doc = $doc]
-        pub fn $expr_fn($($arg: Expr),+) -> Expr {
-            $udf_fn().call(vec![$($arg),+])
-        }
-
-        #[doc = concat!("The shared `", stringify!($expr_fn), "` scalar function.")]
-        pub fn $udf_fn() -> Arc<ScalarUDF> {
-            static UDF: OnceLock<Arc<ScalarUDF>> = OnceLock::new();
-            Arc::clone(UDF.get_or_init(|| Arc::new(ScalarUDF::new_from_impl(<$udf>::default()))))
-        }
-    };
+/// The scalar functions, in listing order.
+fn scalar_instances() -> [&'static Arc<ScalarUDF>; 4] {
+    [
+        op_duration_seconds::instance(),
+        op_queue_seconds::instance(),
+        is_terminal::instance(),
+        is_failed::instance(),
+    ]
 }
 
-/// Makes, for an aggregate function, an `Expr` builder and a shared `AggregateUDF`.
-macro_rules! make_udaf_function {
-    ($udaf:ty, $expr_fn:ident, $udaf_fn:ident, $doc:literal, $($arg:ident),+) => {
-        #[doc = $doc]
-        pub fn $expr_fn($($arg: Expr),+) -> Expr {
-            $udaf_fn().call(vec![$($arg),+])
-        }
-
-        #[doc = concat!("The shared `", stringify!($expr_fn), "` aggregate function.")]
-        pub fn $udaf_fn() -> Arc<AggregateUDF> {
-            static UDAF: OnceLock<Arc<AggregateUDF>> = OnceLock::new();
-            Arc::clone(
-                UDAF.get_or_init(|| Arc::new(AggregateUDF::new_from_impl(<$udaf>::default()))),
-            )
-        }
-    };
-}
-
-make_udf_function!(
-    duration::OpDurationSecondsFunc,
-    op_duration_seconds,
-    op_duration_seconds_udf,
-    "`op_duration_seconds(started, completed)`: seconds from start to completion.",
-    started,
-    completed
-);
-make_udf_function!(
-    duration::OpQueueSecondsFunc,
-    op_queue_seconds,
-    op_queue_seconds_udf,
-    "`op_queue_seconds(created, started)`: seconds from creation to start.",
-    created,
-    started
-);
-make_udf_function!(
-    status::IsTerminalFunc,
-    is_terminal,
-    is_terminal_udf,
-    "`is_terminal(status)`: successful, failed or cancelled.",
-    status
-);
-make_udf_function!(
-    status::IsFailedFunc,
-    is_failed,
-    is_failed_udf,
-    "`is_failed(status)`: failed.",
-    status
-);
-make_udaf_function!(
-    failure_rate::FailureRateFunc,
-    failure_rate,
-    failure_rate_udaf,
-    "`failure_rate(status)`: failed / (successful + failed).",
-    status
-);
-make_udaf_function!(
-    percentile::OpPercentileFunc,
-    op_percentile,
-    op_percentile_udaf,
-    "`op_percentile(value, fraction)`: exact percentile, linear between ranks.",
-    value,
-    fraction
-);
-
-/// `canonical_status(status)`, used inside `operation_type_stats()` only (not registered).
-pub(crate) fn canonical_status_udf() -> Arc<ScalarUDF> {
-    static UDF: OnceLock<Arc<ScalarUDF>> = OnceLock::new();
-    Arc::clone(UDF.get_or_init(|| {
-        Arc::new(ScalarUDF::new_from_impl(
-            status::CanonicalStatusFunc::default(),
-        ))
-    }))
-}
-
-/// The shared `operation_type_stats()` table function.
-pub fn operation_type_stats_udtf() -> Arc<dyn TableFunctionImpl> {
-    static UDTF: OnceLock<Arc<dyn TableFunctionImpl>> = OnceLock::new();
-    Arc::clone(UDTF.get_or_init(|| Arc::new(operation_type_stats::OperationTypeStatsFunc)))
+/// The aggregate functions, in listing order.
+fn aggregate_instances() -> [&'static Arc<AggregateUDF>; 2] {
+    [failure_rate::instance(), op_percentile::instance()]
 }
 
 /// Every registered scalar function.
 pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
-    vec![
-        op_duration_seconds_udf(),
-        op_queue_seconds_udf(),
-        is_terminal_udf(),
-        is_failed_udf(),
-    ]
+    scalar_instances().into_iter().map(Arc::clone).collect()
 }
 
 /// Every registered aggregate function.
 pub fn aggregate_udfs() -> Vec<Arc<AggregateUDF>> {
-    vec![failure_rate_udaf(), op_percentile_udaf()]
+    aggregate_instances().into_iter().map(Arc::clone).collect()
 }
 
 /// Every registered table function, by SQL name.
 pub fn table_udtfs() -> Vec<(&'static str, Arc<dyn TableFunctionImpl>)> {
-    vec![(docs::OPERATION_TYPE_STATS.name, operation_type_stats_udtf())]
+    vec![(operation_type_stats::NAME, operation_type_stats_udtf())]
+}
+
+/// The documentation of every fleetops SQL function, in the order
+/// `fleetops functions` lists them: scalar, aggregate, then table functions.
+pub fn function_docs() -> Vec<FunctionDoc> {
+    let scalar = scalar_instances()
+        .into_iter()
+        .filter_map(|f| Some(FunctionDoc::new(f.name(), "scalar", f.documentation()?)));
+    let aggregate = aggregate_instances()
+        .into_iter()
+        .filter_map(|f| Some(FunctionDoc::new(f.name(), "aggregate", f.documentation()?)));
+    let table = operation_type_stats::documentation()
+        .map(|d| FunctionDoc::new(operation_type_stats::NAME, "table", d));
+    scalar.chain(aggregate).chain(table).collect()
 }
 
 /// Registers every fleetops SQL function on `ctx`.
@@ -164,6 +115,8 @@ pub fn register_all(ctx: &SessionContext) -> datafusion::error::Result<()> {
 mod tests {
     use std::collections::BTreeSet;
 
+    use datafusion::logical_expr::{Expr, col, lit};
+
     use super::*;
 
     #[test]
@@ -181,14 +134,12 @@ mod tests {
             assert!(state.scalar_functions().contains_key(udf.name()));
             let doc = docs.iter().find(|d| d.name == udf.name()).unwrap();
             assert_eq!(doc.kind, "scalar");
-            assert_eq!(udf.documentation(), Some(&doc.to_documentation()));
             registered.insert(doc.name);
         }
         for udaf in aggregate_udfs() {
             assert!(state.aggregate_functions().contains_key(udaf.name()));
             let doc = docs.iter().find(|d| d.name == udaf.name()).unwrap();
             assert_eq!(doc.kind, "aggregate");
-            assert_eq!(udaf.documentation(), Some(&doc.to_documentation()));
             registered.insert(doc.name);
         }
         for (name, _) in table_udtfs() {
@@ -210,6 +161,33 @@ mod tests {
             }
             assert!(doc.signature.starts_with(doc.name), "{}", doc.name);
             assert!(doc.example.contains(doc.name), "{}", doc.name);
+            assert!(doc.null_behaviour.contains("NULL"), "{}", doc.name);
+            assert!(!doc.description.contains("\n\n"), "{}", doc.name);
+        }
+    }
+
+    /// Each builder calls the function of its own name.
+    #[test]
+    fn builders_are_named_as_their_functions() {
+        let called = |e: Expr| match e {
+            Expr::ScalarFunction(f) => f.func.name().to_string(),
+            Expr::AggregateFunction(f) => f.func.name().to_string(),
+            other => panic!("not a function call: {other}"),
+        };
+        let (a, b) = (col("a"), col("b"));
+        let calls = [
+            (
+                "op_duration_seconds",
+                op_duration_seconds(a.clone(), b.clone()),
+            ),
+            ("op_queue_seconds", op_queue_seconds(a.clone(), b.clone())),
+            ("is_terminal", is_terminal(a.clone())),
+            ("is_failed", is_failed(a.clone())),
+            ("failure_rate", failure_rate(a.clone())),
+            ("op_percentile", op_percentile(a, lit(0.5))),
+        ];
+        for (name, expr) in calls {
+            assert_eq!(called(expr), name);
         }
     }
 }

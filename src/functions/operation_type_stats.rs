@@ -1,5 +1,6 @@
 //! `operation_type_stats()`: one row of counts, failure rate and latency per
-//! `operation_type` of the `operations` table.
+//! `operation_type` of the `operations` table; and [`operation_stats`], the
+//! statistics themselves, which the report applies to its windows.
 //!
 //! Calling the function only returns a [`TableProvider`] with a fixed schema.
 //! The aggregation is planned when the query is executed (in
@@ -16,25 +17,45 @@ use datafusion::common::{Result, plan_datafusion_err, plan_err};
 use datafusion::datasource::provider_as_source;
 use datafusion::functions_aggregate::expr_fn::{avg, count};
 use datafusion::logical_expr::{
-    Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, TableType, cast, col, lit,
+    Documentation, Expr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, TableType, cast, col,
+    lit,
 };
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion_macros::user_doc;
 
-use super::docs;
-use crate::schema::{TABLE_NAME, col as column};
+use super::canonical_status::canonical_status;
+use super::{failure_rate, op_duration_seconds, op_percentile, op_queue_seconds};
+use crate::schema::{TABLE_NAME, col as input};
 use crate::status;
 
-/// Output column names, in order.
-pub mod out {
+make_udtf_function!(
+    OperationTypeStatsFunc,
+    operation_type_stats,
+    operation_type_stats_udtf
+);
+
+/// The output column names of `operation_type_stats()`, in order; all but
+/// the first are also the names of the [`operation_stats`] aggregates.
+pub mod column {
+    /// The group: `operation_type`.
     pub const OPERATION_TYPE: &str = "operation_type";
+    /// Rows in the group.
     pub const OPERATIONS: &str = "operations";
+    /// Rows whose status is successful.
     pub const SUCCESSFUL: &str = "successful";
+    /// Rows whose status is failed.
     pub const FAILED: &str = "failed";
+    /// Rows whose status is cancelled.
     pub const CANCELLED: &str = "cancelled";
+    /// Rows queued, scheduled or in progress.
     pub const IN_FLIGHT: &str = "in_flight";
+    /// `failure_rate(status)`.
     pub const FAILURE_RATE: &str = "failure_rate";
+    /// The median of `op_duration_seconds`.
     pub const P50_DURATION_S: &str = "p50_duration_s";
+    /// The 95th percentile of `op_duration_seconds`.
     pub const P95_DURATION_S: &str = "p95_duration_s";
+    /// The mean of `op_queue_seconds`.
     pub const MEAN_QUEUE_S: &str = "mean_queue_s";
 }
 
@@ -45,35 +66,92 @@ pub fn operation_type_stats_schema() -> SchemaRef {
         let count = |name| Field::new(name, DataType::Int64, false);
         let float = |name| Field::new(name, DataType::Float64, true);
         Arc::new(Schema::new(vec![
-            Field::new(out::OPERATION_TYPE, DataType::Utf8, true),
-            count(out::OPERATIONS),
-            count(out::SUCCESSFUL),
-            count(out::FAILED),
-            count(out::CANCELLED),
-            count(out::IN_FLIGHT),
-            float(out::FAILURE_RATE),
-            float(out::P50_DURATION_S),
-            float(out::P95_DURATION_S),
-            float(out::MEAN_QUEUE_S),
+            Field::new(column::OPERATION_TYPE, DataType::Utf8, true),
+            count(column::OPERATIONS),
+            count(column::SUCCESSFUL),
+            count(column::FAILED),
+            count(column::CANCELLED),
+            count(column::IN_FLIGHT),
+            float(column::FAILURE_RATE),
+            float(column::P50_DURATION_S),
+            float(column::P95_DURATION_S),
+            float(column::MEAN_QUEUE_S),
         ]))
     }))
 }
 
+/// The statistics of a group of operations: aggregate expressions over rows
+/// of the `operations` schema, named after the columns of
+/// `operation_type_stats()` (every [`column`](mod@column) but `operation_type`).
+///
+/// Written once: grouped by `operation_type` over the whole table they are
+/// `operation_type_stats()`; the report applies them to its windows.
+pub fn operation_stats() -> Result<Vec<Expr>> {
+    let count_rows = || count(lit(1i64));
+    let count_where = |predicate: Expr, name: &str| -> Result<Expr> {
+        Ok(count_rows().filter(predicate).build()?.alias(name))
+    };
+    let status_is = |s: &str| canonical_status(col(input::STATUS)).eq(lit(s));
+    let in_flight = canonical_status(col(input::STATUS)).in_list(
+        vec![
+            lit(status::QUEUED),
+            lit(status::SCHEDULED),
+            lit(status::IN_PROGRESS),
+        ],
+        false,
+    );
+    let duration = op_duration_seconds(col(input::STARTED), col(input::COMPLETED));
+    let queue = op_queue_seconds(col(input::CREATED), col(input::STARTED));
+
+    Ok(vec![
+        count_rows().alias(column::OPERATIONS),
+        count_where(status_is(status::SUCCESSFUL), column::SUCCESSFUL)?,
+        count_where(status_is(status::FAILED), column::FAILED)?,
+        count_where(status_is(status::CANCELLED), column::CANCELLED)?,
+        count_where(in_flight, column::IN_FLIGHT)?,
+        failure_rate(col(input::STATUS)).alias(column::FAILURE_RATE),
+        op_percentile(duration.clone(), lit(0.5)).alias(column::P50_DURATION_S),
+        op_percentile(duration, lit(0.95)).alias(column::P95_DURATION_S),
+        avg(queue).alias(column::MEAN_QUEUE_S),
+    ])
+}
+
 /// The `operation_type_stats()` table function.
+#[user_doc(
+    doc_section(label = "fleetops"),
+    description = "One row per operation_type of the `operations` table, ordered by \
+        operation_type: the number of operations, the counts by status (in_flight = queued + \
+        scheduled + inProgress; case-insensitive, with aliases), failure_rate as the aggregate \
+        of that name, the exact p50 and p95 of op_duration_seconds (linear interpolation \
+        between ranks) and the mean of op_queue_seconds. Computed when the query runs, over \
+        the current `operations` table.\n\n\
+        A NULL operation_type is a group of its own (listed last). failure_rate is NULL when a \
+        group has no successful or failed operation; the duration columns are NULL when no row \
+        of the group has a duration (NULL or negative durations are ignored), mean_queue_s \
+        likewise.",
+    syntax_example = "operation_type_stats() -> TABLE(operation_type Utf8, operations Int64, \
+        successful Int64, failed Int64, cancelled Int64, in_flight Int64, \
+        failure_rate Float64, p50_duration_s Float64, p95_duration_s Float64, \
+        mean_queue_s Float64)",
+    sql_example = "SELECT operation_type, operations, failed, failure_rate, p95_duration_s \
+        FROM operation_type_stats();"
+)]
 #[derive(Debug, Default)]
 pub struct OperationTypeStatsFunc;
 
 impl TableFunctionImpl for OperationTypeStatsFunc {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         if !args.exprs().is_empty() {
-            return plan_err!(
-                "{}() takes no arguments, got {}",
-                docs::OPERATION_TYPE_STATS.name,
-                args.exprs().len()
-            );
+            return plan_err!("{NAME}() takes no arguments, got {}", args.exprs().len());
         }
         Ok(Arc::new(OperationTypeStatsTable))
     }
+}
+
+/// The documentation of `operation_type_stats()` (a table function has no
+/// `documentation()` in DataFusion, so it is read from here).
+pub(super) fn documentation() -> Option<&'static Documentation> {
+    instance().doc()
 }
 
 /// The table returned by `operation_type_stats()`; computed at scan time.
@@ -100,8 +178,7 @@ impl TableProvider for OperationTypeStatsTable {
         let operations = operations_table(state).await?;
         let plan = stats_plan(operations, projection, limit).map_err(|e| {
             e.context(format!(
-                "{}(): cannot aggregate the '{TABLE_NAME}' table",
-                docs::OPERATION_TYPE_STATS.name
+                "{NAME}(): cannot aggregate the '{TABLE_NAME}' table"
             ))
         })?;
         state.create_physical_plan(&plan).await
@@ -113,9 +190,8 @@ async fn operations_table(state: &dyn Session) -> Result<Arc<dyn TableProvider>>
     let options = &state.config_options().catalog;
     let missing = || {
         plan_datafusion_err!(
-            "{}(): no table named '{TABLE_NAME}' is registered (looked in {}.{}); \
+            "{NAME}(): no table named '{TABLE_NAME}' is registered (looked in {}.{}); \
              register the operations table before querying it",
-            docs::OPERATION_TYPE_STATS.name,
             options.default_catalog,
             options.default_schema
         )
@@ -128,43 +204,13 @@ async fn operations_table(state: &dyn Session) -> Result<Arc<dyn TableProvider>>
     schema.table(TABLE_NAME).await?.ok_or_else(missing)
 }
 
-/// The aggregation over `operations`, grouped and ordered by operation type
-/// (NULL last), projected to `projection` of the output schema.
+/// [`operation_stats`] over `operations`, grouped and ordered by operation
+/// type (NULL last), projected to `projection` of the output schema.
 fn stats_plan(
     operations: Arc<dyn TableProvider>,
     projection: Option<&Vec<usize>>,
     limit: Option<usize>,
 ) -> Result<LogicalPlan> {
-    let canonical = || super::canonical_status_udf().call(vec![col(column::STATUS)]);
-    let count_rows = || count(lit(1i64));
-    let count_where = |predicate: Expr, name: &str| -> Result<Expr> {
-        Ok(count_rows().filter(predicate).build()?.alias(name))
-    };
-    let duration = super::op_duration_seconds(col(column::STARTED), col(column::COMPLETED));
-    let queue = super::op_queue_seconds(col(column::CREATED), col(column::STARTED));
-
-    let aggregates = vec![
-        count_rows().alias(out::OPERATIONS),
-        count_where(canonical().eq(lit(status::SUCCESSFUL)), out::SUCCESSFUL)?,
-        count_where(canonical().eq(lit(status::FAILED)), out::FAILED)?,
-        count_where(canonical().eq(lit(status::CANCELLED)), out::CANCELLED)?,
-        count_where(
-            canonical().in_list(
-                vec![
-                    lit(status::QUEUED),
-                    lit(status::SCHEDULED),
-                    lit(status::IN_PROGRESS),
-                ],
-                false,
-            ),
-            out::IN_FLIGHT,
-        )?,
-        super::failure_rate(col(column::STATUS)).alias(out::FAILURE_RATE),
-        super::op_percentile(duration.clone(), lit(0.5)).alias(out::P50_DURATION_S),
-        super::op_percentile(duration, lit(0.95)).alias(out::P95_DURATION_S),
-        avg(queue).alias(out::MEAN_QUEUE_S),
-    ];
-
     // Cast to the declared types (`operation_type` may be read as Utf8View).
     let schema = operation_type_stats_schema();
     let all: Vec<usize> = (0..schema.fields().len()).collect();
@@ -178,8 +224,8 @@ fn stats_plan(
         .collect::<Vec<_>>();
 
     let mut builder = LogicalPlanBuilder::scan(TABLE_NAME, provider_as_source(operations), None)?
-        .aggregate(vec![col(column::OPERATION_TYPE)], aggregates)?
-        .sort(vec![col(column::OPERATION_TYPE).sort(true, false)])?;
+        .aggregate(vec![col(input::OPERATION_TYPE)], operation_stats()?)?
+        .sort(vec![col(input::OPERATION_TYPE).sort(true, false)])?;
     if let Some(limit) = limit {
         builder = builder.limit(0, Some(limit))?;
     }

@@ -1,6 +1,7 @@
 //! The numbers of the fleet reliability report, computed with SQL on a
 //! `SessionContext` that has the `operations` table (and, optionally,
-//! `rejects`) registered.
+//! `rejects`) registered. The per-type statistics are those of
+//! `operation_type_stats()` ([`operation_stats`]), applied to the window.
 //!
 //! An operation belongs to the window its `created_date_time` falls in (when
 //! the admin or the automation asked for it). Everything is sorted with
@@ -12,6 +13,10 @@ use std::collections::BTreeMap;
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::dataframe::DataFrame;
+use datafusion::functions::expr_fn::date_trunc;
+use datafusion::functions_aggregate::expr_fn::count_distinct;
+use datafusion::logical_expr::{Expr, cast, col, lit};
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -19,8 +24,9 @@ use serde::ser::{SerializeMap, Serializer};
 use super::fail_if::Check;
 use super::window::{self, Bounds, When, Window, format_micros};
 use crate::error::{Error, Result};
+use crate::functions::{operation_stats, stats_column as stat};
 use crate::ingest::IngestReport;
-use crate::schema::UTC;
+use crate::schema::{TABLE_NAME, UTC, col as input};
 use crate::session::{Loaded, REJECTS_TABLE};
 
 /// Version of the JSON report layout; bumped when a key changes meaning.
@@ -448,22 +454,6 @@ const IN_WINDOW: &str = "created_date_time >= $lo AND created_date_time < $hi";
 
 const IN_FLIGHT: &str = "status IN ('queued', 'scheduled', 'inProgress')";
 
-fn figures_sql() -> String {
-    format!(
-        "SELECT
-            count(*) AS operations,
-            count(*) FILTER (WHERE status = 'successful') AS successful,
-            count(*) FILTER (WHERE is_failed(status)) AS failed,
-            count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
-            count(*) FILTER (WHERE {IN_FLIGHT}) AS in_flight,
-            count(DISTINCT device_id) AS devices,
-            failure_rate(status) AS failure_rate,
-            op_percentile(op_duration_seconds(started_date_time, completed_date_time), 0.5) AS p50,
-            op_percentile(op_duration_seconds(started_date_time, completed_date_time), 0.95) AS p95
-        FROM operations WHERE {IN_WINDOW}"
-    )
-}
-
 fn stuck_filter() -> String {
     format!(
         "created_date_time <= $as_of - $older_than
@@ -471,35 +461,22 @@ fn stuck_filter() -> String {
     )
 }
 
-fn by_type_sql() -> String {
-    format!(
-        "SELECT
-            operation_type,
-            count(*) AS operations,
-            count(*) FILTER (WHERE status = 'successful') AS successful,
-            count(*) FILTER (WHERE is_failed(status)) AS failed,
-            count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
-            count(*) FILTER (WHERE {IN_FLIGHT}) AS in_flight,
-            failure_rate(status) AS failure_rate,
-            op_percentile(op_duration_seconds(started_date_time, completed_date_time), 0.5) AS p50,
-            op_percentile(op_duration_seconds(started_date_time, completed_date_time), 0.95) AS p95,
-            avg(op_queue_seconds(created_date_time, started_date_time)) AS mean_queue
-        FROM operations WHERE {IN_WINDOW}
-        GROUP BY operation_type"
-    )
+/// The per-type statistics ([`operation_stats`], as `operation_type_stats()`
+/// computes them) of the operations created in `[lo, hi)`, grouped by `by`
+/// and then by operation type.
+async fn stats_by_type(ctx: &SessionContext, lo: i64, hi: i64, by: Vec<Expr>) -> Result<DataFrame> {
+    let mut group = by;
+    group.push(col(input::OPERATION_TYPE));
+    Ok(created_in(ctx, lo, hi)
+        .await?
+        .aggregate(group, operation_stats()?)?)
 }
 
-fn daily_sql() -> String {
-    format!(
-        "SELECT
-            CAST(CAST(date_trunc('day', created_date_time) AS DATE) AS VARCHAR) AS day,
-            operation_type,
-            count(*) AS operations,
-            count(*) FILTER (WHERE status = 'successful') AS successful,
-            count(*) FILTER (WHERE is_failed(status)) AS failed
-        FROM operations WHERE {IN_WINDOW}
-        GROUP BY 1, 2"
-    )
+/// The operations created in `[lo, hi)`.
+async fn created_in(ctx: &SessionContext, lo: i64, hi: i64) -> Result<DataFrame> {
+    let created = || col(input::CREATED);
+    let in_window = created().gt_eq(lit(ts(lo))).and(created().lt(lit(ts(hi))));
+    Ok(ctx.table(TABLE_NAME).await?.filter(in_window)?)
 }
 
 fn devices_sql() -> String {
@@ -642,6 +619,10 @@ async fn query(ctx: &SessionContext, sql: &str, params: Vec<(&str, ScalarValue)>
     } else {
         df.with_param_values(ParamValues::from(params))?
     };
+    collect(df).await
+}
+
+async fn collect(df: DataFrame) -> Result<Table> {
     let schema = df.schema().inner().clone();
     let batches = df.collect().await?;
     let batch = arrow::compute::concat_batches(&schema, &batches)?;
@@ -694,19 +675,26 @@ fn cmp_rate_desc(a: Option<f64>, b: Option<f64>) -> std::cmp::Ordering {
 }
 
 async fn figures(ctx: &SessionContext, lo: i64, hi: i64, stuck_after: i64) -> Result<Figures> {
-    let t = query(ctx, &figures_sql(), range(lo, hi)).await?;
+    // The statistics of `operation_type_stats()`, over the whole window
+    // rather than per type, and the devices.
+    let mut aggregates = operation_stats()?;
+    aggregates.push(count_distinct(col(input::DEVICE_ID)).alias("devices"));
+    let df = created_in(ctx, lo, hi)
+        .await?
+        .aggregate(vec![], aggregates)?;
+    let t = collect(df).await?;
     let one = |v: Vec<i64>| v.first().copied().unwrap_or_default();
     let stuck = stuck_count(ctx, hi - 1, stuck_after).await?;
     Ok(Figures {
-        operations: one(t.count("operations")?),
-        successful: one(t.count("successful")?),
-        failed: one(t.count("failed")?),
-        cancelled: one(t.count("cancelled")?),
-        in_flight: one(t.count("in_flight")?),
+        operations: one(t.count(stat::OPERATIONS)?),
+        successful: one(t.count(stat::SUCCESSFUL)?),
+        failed: one(t.count(stat::FAILED)?),
+        cancelled: one(t.count(stat::CANCELLED)?),
+        in_flight: one(t.count(stat::IN_FLIGHT)?),
         devices: one(t.count("devices")?),
-        failure_rate: t.f64("failure_rate")?[0].map(|r| round(r, 6)),
-        p50_duration_s: secs(t.f64("p50")?[0]),
-        p95_duration_s: secs(t.f64("p95")?[0]),
+        failure_rate: t.f64(stat::FAILURE_RATE)?[0].map(|r| round(r, 6)),
+        p50_duration_s: secs(t.f64(stat::P50_DURATION_S)?[0]),
+        p95_duration_s: secs(t.f64(stat::P95_DURATION_S)?[0]),
         stuck,
     })
 }
@@ -780,24 +768,24 @@ async fn stuck_list(
 
 async fn type_rows(ctx: &SessionContext, w: &Window) -> Result<Vec<TypeRow>> {
     let (plo, phi) = w.previous();
-    let t = query(ctx, &by_type_sql(), range(w.since, w.until + 1)).await?;
-    let p = query(ctx, &by_type_sql(), range(plo, phi)).await?;
+    let t = collect(stats_by_type(ctx, w.since, w.until + 1, vec![]).await?).await?;
+    let p = collect(stats_by_type(ctx, plo, phi, vec![]).await?).await?;
     let previous: BTreeMap<Option<String>, Option<f64>> = p
-        .str("operation_type")?
+        .str(stat::OPERATION_TYPE)?
         .into_iter()
-        .zip(p.f64("failure_rate")?)
+        .zip(p.f64(stat::FAILURE_RATE)?)
         .collect();
     let (types, ops, ok, failed, cancelled, in_flight, fr, p50, p95, queue) = (
-        t.str("operation_type")?,
-        t.count("operations")?,
-        t.count("successful")?,
-        t.count("failed")?,
-        t.count("cancelled")?,
-        t.count("in_flight")?,
-        t.f64("failure_rate")?,
-        t.f64("p50")?,
-        t.f64("p95")?,
-        t.f64("mean_queue")?,
+        t.str(stat::OPERATION_TYPE)?,
+        t.count(stat::OPERATIONS)?,
+        t.count(stat::SUCCESSFUL)?,
+        t.count(stat::FAILED)?,
+        t.count(stat::CANCELLED)?,
+        t.count(stat::IN_FLIGHT)?,
+        t.f64(stat::FAILURE_RATE)?,
+        t.f64(stat::P50_DURATION_S)?,
+        t.f64(stat::P95_DURATION_S)?,
+        t.f64(stat::MEAN_QUEUE_S)?,
     );
     let mut rows: Vec<TypeRow> = (0..t.len())
         .map(|i| TypeRow {
@@ -828,13 +816,32 @@ async fn type_rows(ctx: &SessionContext, w: &Window) -> Result<Vec<TypeRow>> {
 }
 
 async fn daily_rows(ctx: &SessionContext, w: &Window) -> Result<Vec<DayRow>> {
-    let t = query(ctx, &daily_sql(), range(w.since, w.until + 1)).await?;
+    // The UTC day of creation, as `YYYY-MM-DD`.
+    let day = cast(
+        cast(
+            date_trunc(lit("day"), col(input::CREATED)),
+            DataType::Date32,
+        ),
+        DataType::Utf8,
+    )
+    .alias("day");
+    // Only the counts: the optimizer then leaves out the other statistics.
+    let by_day = stats_by_type(ctx, w.since, w.until + 1, vec![day])
+        .await?
+        .select_columns(&[
+            "day",
+            stat::OPERATION_TYPE,
+            stat::OPERATIONS,
+            stat::SUCCESSFUL,
+            stat::FAILED,
+        ])?;
+    let t = collect(by_day).await?;
     let (days, types, ops, ok, failed) = (
         t.str("day")?,
-        t.str("operation_type")?,
-        t.count("operations")?,
-        t.count("successful")?,
-        t.count("failed")?,
+        t.str(stat::OPERATION_TYPE)?,
+        t.count(stat::OPERATIONS)?,
+        t.count(stat::SUCCESSFUL)?,
+        t.count(stat::FAILED)?,
     );
     let mut by_day: BTreeMap<String, Vec<DayTypeRow>> = BTreeMap::new();
     for i in 0..t.len() {

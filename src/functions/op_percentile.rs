@@ -2,7 +2,7 @@
 //! interpolation between ranks.
 
 use std::mem::size_of;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, ListArray, RecordBatch};
 use arrow::buffer::OffsetBuffer;
@@ -18,12 +18,31 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Coercion, ColumnarValue, Documentation, EmitTo,
     GroupsAccumulator, Signature, TypeSignatureClass, Volatility,
 };
+use datafusion_macros::user_doc;
 
 use super::common::passes_filter;
-use super::docs;
+
+make_udaf_function!(
+    OpPercentileFunc,
+    op_percentile,
+    op_percentile_udaf,
+    "`op_percentile(value, fraction)`: exact percentile, linear between ranks.",
+    value,
+    fraction
+);
 
 /// `op_percentile(value, fraction)`: exact percentile, rank = fraction * (n - 1),
 /// interpolating linearly between the two nearest values.
+#[user_doc(
+    doc_section(label = "fleetops"),
+    description = "The exact percentile of `value` at `fraction` (0 to 1), interpolating \
+        linearly between the two nearest ranks: rank = fraction * (n - 1), as numpy's default \
+        percentile and DuckDB's quantile_cont. A fraction that is not a literal between 0 and 1 \
+        is an error.\n\n\
+        NULL values are ignored; NULL when there is no non-NULL value.",
+    syntax_example = "op_percentile(value: numeric, fraction: Float64 literal) -> Float64",
+    sql_example = "SELECT op_percentile(v, 0.95) FROM generate_series(1, 10) t(v);  -- 9.55"
+)]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct OpPercentileFunc {
     signature: Signature,
@@ -46,7 +65,7 @@ impl Default for OpPercentileFunc {
 
 impl AggregateUDFImpl for OpPercentileFunc {
     fn name(&self) -> &str {
-        docs::OP_PERCENTILE.name
+        NAME
     }
 
     fn signature(&self) -> &Signature {
@@ -98,8 +117,7 @@ impl AggregateUDFImpl for OpPercentileFunc {
     }
 
     fn documentation(&self) -> Option<&Documentation> {
-        static DOC: OnceLock<Documentation> = OnceLock::new();
-        Some(DOC.get_or_init(|| docs::OP_PERCENTILE.to_documentation()))
+        self.doc()
     }
 }
 
