@@ -17,7 +17,7 @@ use arrow::datatypes::{DataType, TimeUnit};
 use serde_json::{Value, json};
 
 /// The query every format is checked with (also used by tests/interop).
-const QUERY: &str = include_str!("interop/query.sql");
+const QUERY: &str = include_str!("../interop/query.sql");
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cli")

@@ -1,0 +1,18 @@
+//! The integration tests: one test binary, one module per area.
+//!
+//! `cargo test --test it` runs them all; `cargo test --test it ingest::`
+//! one area. Tests that need the `fleetops` command run the binary Cargo
+//! built for this test run.
+
+mod cli;
+mod crash;
+mod dedup_props;
+mod fuzz_regressions;
+mod ingest;
+mod limits_and_locks;
+mod report;
+mod report_cli;
+mod scan_props;
+mod security;
+mod soak;
+mod sqllogictest;
