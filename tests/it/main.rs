@@ -1,8 +1,10 @@
 //! The integration tests: one test binary, one module per area.
 //!
 //! `cargo test --test it` runs them all; `cargo test --test it ingest::`
-//! one area. Tests that need the `fleetops` command run the binary Cargo
-//! built for this test run.
+//! one area. Helpers the modules share are in `support` (tests that need the
+//! `fleetops` command run, through it, the binary Cargo built for this run).
+
+mod support;
 
 mod cli;
 mod crash;

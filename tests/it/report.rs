@@ -21,7 +21,8 @@ use fleetops::report::{
 use fleetops::schema::idx;
 use fleetops::session::{self, Loaded};
 
-const SAMPLE: &str = "sample-data";
+use crate::support::SAMPLE;
+
 const HOUR: i64 = 3_600_000_000;
 const DAY: i64 = 24 * HOUR;
 
