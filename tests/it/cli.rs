@@ -816,26 +816,6 @@ fn data_on_an_ingested_dataset_folder() {
     assert_eq!(stdout(&o), "n\n5\n");
 }
 
-/// With `FLEETOPS_INTEROP_DIR` set, writes the exports that
-/// `tests/interop/check_exports.py` reads.
-#[test]
-fn exports_for_interop() {
-    let Some(dir) = std::env::var_os("FLEETOPS_INTEROP_DIR") else {
-        return;
-    };
-    let dir = PathBuf::from(dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for (format, name) in [
-        ("parquet", "query.parquet"),
-        ("arrow", "query.arrow"),
-        ("csv", "query.csv"),
-        ("json", "query.json"),
-        ("ndjson", "query.ndjson"),
-    ] {
-        assert_ok(&export(&fixtures(), format, &dir.join(name)));
-    }
-}
-
 #[test]
 fn a_query_may_start_with_a_comment_in_any_argument_order() {
     let data = fixtures();
