@@ -366,6 +366,16 @@ pub struct DatasetLock {
     _file: File,
 }
 
+impl Drop for DatasetLock {
+    /// Unlocks before the file is closed: a child process the host is
+    /// spawning may still hold a copy of the descriptor (between fork and
+    /// exec), and closing ours alone would leave the dataset locked until
+    /// that copy is closed too.
+    fn drop(&mut self) {
+        let _ = self._file.unlock();
+    }
+}
+
 /// The next state of a dataset, being written.
 #[derive(Debug)]
 pub struct Staging {

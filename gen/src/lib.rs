@@ -1,15 +1,16 @@
 //! Deterministic generator of synthetic Microsoft Graph (beta)
-//! `teamworkDeviceOperation` exports, for benchmarks, load tests and the
-//! bundled `sample-data/` folder.
+//! `teamworkDeviceOperation` exports, for fleetops's benchmarks, load tests
+//! and the bundled `sample-data/` folder. The `fleetops-gen` binary is its
+//! command line:
 //!
 //! ```text
-//! cargo run --release --example gen -- --ops 1000000 --format ndjson --out /tmp/ops
-//! cargo run --release --example gen -- --ops 200000 --format pages --gzip --out /tmp/pages
-//! cargo run --release --example gen -- --format sample --out sample-data
+//! cargo run --release -p fleetops-gen -- --ops 1000000 --format ndjson --out /tmp/ops
+//! cargo run --release -p fleetops-gen -- --ops 200000 --format pages --gzip --out /tmp/pages
+//! cargo run --release -p fleetops-gen -- --format sample --out sample-data
 //! ```
 //!
-//! The same arguments always give byte-identical output: every random choice
-//! comes from one `ChaCha8Rng` seeded with `--seed`.
+//! The same options always give byte-identical output: every random choice
+//! comes from one `ChaCha8Rng` seeded with [`Options::seed`].
 //!
 //! Formats (see the fleetops input contract):
 //! - `ndjson`: `operations.ndjson`, one operation per line, each with a `deviceId`;
@@ -21,26 +22,30 @@
 //!   indented, one file per device `devices/<deviceId>.json` (a device with a
 //!   single operation gets a bare object, as PowerShell writes it);
 //! - `sample`: the small, story-driven `sample-data/` folder (fixed devices and
-//!   dates; only `--seed` and `--out` apply). It writes the data files only;
+//!   dates; only the seed applies). It writes the data files only;
 //!   `README.md` and `expected.py` beside them are maintained by hand.
+//!
+//! [`decode_input`] holds the fixed inputs of the decoder benchmark.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use clap::{Parser, ValueEnum};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+pub mod decode_input;
+mod sample;
+
 // ---------------------------------------------------------------------------
-// Command line
+// What to generate
 // ---------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+/// The shape of the export files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
     /// One `operations.ndjson`, each operation with a `deviceId` property.
     Ndjson,
     /// Graph list pages, one file per page, device id in the URLs only.
@@ -55,83 +60,133 @@ enum Format {
     Sample,
 }
 
-/// Generate synthetic Graph teamworkDeviceOperation exports.
-#[derive(Debug, Parser)]
-#[command(name = "gen")]
-struct Args {
+/// What to generate; [`Options::default`] is the command line's defaults.
+#[derive(Debug, Clone)]
+pub struct Options {
     /// Number of distinct operations.
-    #[arg(long, default_value_t = 100_000)]
-    ops: usize,
+    pub ops: usize,
     /// Output shape.
-    #[arg(long, value_enum, default_value_t = Format::Ndjson)]
-    format: Format,
-    /// Number of devices (default: ops / 300, at least 5).
-    #[arg(long)]
-    devices: Option<usize>,
-    /// Random seed; the same arguments give byte-identical output.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
+    pub format: Format,
+    /// Number of devices (`None`: ops / 300, at least 5).
+    pub devices: Option<usize>,
+    /// Random seed; the same options give byte-identical output.
+    pub seed: u64,
     /// Fraction of operations exported a second time, later in the output.
-    #[arg(long, default_value_t = 0.01)]
-    dup_rate: f64,
+    pub dup_rate: f64,
     /// Fraction of records that are bad (missing id, bad timestamp, not an object, garbled line).
-    #[arg(long, default_value_t = 0.0)]
-    bad_rate: f64,
+    pub bad_rate: f64,
     /// Gzip every output file (adds `.gz`).
-    #[arg(long)]
-    gzip: bool,
-    /// First day of the time window (UTC), YYYY-MM-DD.
-    #[arg(long, default_value = "2026-10-01")]
-    start: String,
+    pub gzip: bool,
+    /// First day of the time window (UTC), in days since 1970-01-01
+    /// ([`parse_day`] reads `YYYY-MM-DD`).
+    pub start_day: i64,
     /// Length of the time window in days.
-    #[arg(long, default_value_t = 28)]
-    days: u32,
-    /// Output folder (created if missing).
-    #[arg(long)]
-    out: PathBuf,
+    pub days: u32,
 }
 
-fn main() {
-    let args = Args::parse();
-    if let Err(e) = run(&args) {
-        eprintln!("gen: {e}");
-        std::process::exit(1);
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            ops: 100_000,
+            format: Format::Ndjson,
+            devices: None,
+            seed: 42,
+            dup_rate: 0.01,
+            bad_rate: 0.0,
+            gzip: false,
+            start_day: days_from_civil(2026, 10, 1),
+            days: 28,
+        }
     }
 }
 
-fn run(args: &Args) -> Result<(), String> {
-    if !(0.0..=1.0).contains(&args.dup_rate) || !(0.0..=1.0).contains(&args.bad_rate) {
-        return Err("--dup-rate and --bad-rate must be between 0 and 1".into());
+impl Options {
+    /// Refuses rates outside 0..=1 and an empty time window.
+    pub fn check(&self) -> Result<(), Error> {
+        if !(0.0..=1.0).contains(&self.dup_rate) || !(0.0..=1.0).contains(&self.bad_rate) {
+            return Err(Error(
+                "--dup-rate and --bad-rate must be between 0 and 1".into(),
+            ));
+        }
+        if self.days == 0 {
+            return Err(Error("--days must be at least 1".into()));
+        }
+        Ok(())
     }
-    if args.days == 0 {
-        return Err("--days must be at least 1".into());
-    }
-    let started = Instant::now();
-    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-    fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+}
 
-    if args.format == Format::Sample {
-        let stats = sample::make(&mut rng, &args.out).map_err(|e| e.to_string())?;
-        eprintln!(
-            "gen: sample: {} ops as {} records ({} bad) in {} files, {} bytes, {:.1}s",
-            stats.ops,
-            stats.records,
-            stats.bad,
-            stats.files,
-            stats.bytes,
-            started.elapsed().as_secs_f64()
-        );
-        return Ok(());
-    }
+/// What was written.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Distinct operations.
+    pub ops: usize,
+    /// Devices they ran on.
+    pub devices: usize,
+    /// Records written: operations, their re-exports and bad records.
+    pub records: usize,
+    /// Records made bad.
+    pub bad: usize,
+    /// Files written.
+    pub files: usize,
+    /// Bytes written (compressed, for gzipped files).
+    pub bytes: u64,
+    /// `sample` only: the statuses the generator knows the operations end in,
+    /// to cross-check `sample-data/expected.py` against.
+    pub truth: Option<String>,
+}
 
-    let start_day = parse_day(&args.start)
-        .ok_or_else(|| format!("--start {:?}: expected YYYY-MM-DD", args.start))?;
-    let start = start_day * DAY;
-    let now = start + i64::from(args.days) * DAY;
-    let n_devices = args.devices.unwrap_or(args.ops / 300).max(5);
+/// A generation that failed: bad options or an I/O error, with the path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error(e.to_string())
+    }
+}
+
+/// Writes the export files under `out` (created if missing).
+pub fn generate(opts: &Options, out: &Path) -> Result<Summary, Error> {
+    opts.check()?;
+    fs::create_dir_all(out).map_err(|e| Error(format!("{}: {e}", out.display())))?;
+    let mut w = Writer::new(Dest::Folder);
+    run(opts, &mut w, out)
+}
+
+/// Files in memory: each one's path (relative, as [`generate`] would write
+/// it under its folder) and bytes, in the order they were written.
+pub type Files = Vec<(PathBuf, Vec<u8>)>;
+
+/// The export files in memory instead of a folder.
+pub fn generate_in_memory(opts: &Options) -> Result<(Summary, Files), Error> {
+    opts.check()?;
+    let mut w = Writer::new(Dest::Memory(Vec::new()));
+    let summary = run(opts, &mut w, Path::new(""))?;
+    let Dest::Memory(files) = w.dest else {
+        unreachable!()
+    };
+    Ok((summary, files))
+}
+
+fn run(opts: &Options, w: &mut Writer, out: &Path) -> Result<Summary, Error> {
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    if opts.format == Format::Sample {
+        return Ok(sample::make(&mut rng, w, out)?);
+    }
+    let start = opts.start_day * DAY;
+    let now = start + i64::from(opts.days) * DAY;
+    let n_devices = opts.devices.unwrap_or(opts.ops / 300).max(5);
     let world = World::random(&mut rng, n_devices, 36);
     let params = GenParams {
-        ops: args.ops,
+        ops: opts.ops,
         start,
         now,
         inflight_window: 4 * HOUR,
@@ -139,38 +194,29 @@ fn run(args: &Args) -> Result<(), String> {
     };
     let ops = gen_ops(&mut rng, &world, &params);
     let g = Gen { world, ops };
-    let ndjson = args.format == Format::Ndjson;
-    let recs = plan_records(&mut rng, &g, args.dup_rate, args.bad_rate, ndjson);
+    let ndjson = opts.format == Format::Ndjson;
+    let recs = plan_records(&mut rng, &g, opts.dup_rate, opts.bad_rate, ndjson);
     let bad = recs.iter().filter(|r| r.bad != Bad::None).count();
 
-    let mut w = Writer {
-        gzip: args.gzip,
-        level: Compression::fast(),
-        files: 0,
-        bytes: 0,
-    };
-    let io_err = |e: io::Error| e.to_string();
-    match args.format {
-        Format::Ndjson => write_ndjson(&mut w, &g, &recs, &args.out).map_err(io_err)?,
-        Format::Array => write_arrays(&mut w, &g, &recs, &args.out).map_err(io_err)?,
-        Format::Pages => write_pages(&mut w, &g, &recs, &args.out, args.seed).map_err(io_err)?,
-        Format::Batch => write_batches(&mut w, &g, &recs, &args.out, args.seed).map_err(io_err)?,
-        Format::Pascal => write_pascal(&mut w, &g, &recs, &args.out).map_err(io_err)?,
+    w.gzip = opts.gzip;
+    w.level = Compression::fast();
+    match opts.format {
+        Format::Ndjson => write_ndjson(w, &g, &recs, out)?,
+        Format::Array => write_arrays(w, &g, &recs, out)?,
+        Format::Pages => write_pages(w, &g, &recs, out, opts.seed)?,
+        Format::Batch => write_batches(w, &g, &recs, out, opts.seed)?,
+        Format::Pascal => write_pascal(w, &g, &recs, out)?,
         Format::Sample => unreachable!(),
     }
-    eprintln!(
-        "gen: {} ops on {} devices as {} records ({} re-exports, {} bad) in {} files, {} bytes ({:.0} bytes/record), {:.1}s",
-        g.ops.len(),
-        g.world.devices.len(),
-        recs.len(),
-        recs.len() - g.ops.len(),
+    Ok(Summary {
+        ops: g.ops.len(),
+        devices: g.world.devices.len(),
+        records: recs.len(),
         bad,
-        w.files,
-        w.bytes,
-        w.bytes as f64 / recs.len().max(1) as f64,
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+        files: w.files,
+        bytes: w.bytes,
+        truth: None,
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -182,7 +228,8 @@ const MINUTE: i64 = 60 * SEC;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+/// Days since 1970-01-01 of a date of the proleptic Gregorian calendar.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = (if y >= 0 { y } else { y - 399 }) / 400;
     let yoe = y - era * 400;
@@ -192,7 +239,8 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+/// The date `(year, month, day)` of a day count since 1970-01-01.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = (if z >= 0 { z } else { z - 146_096 }) / 146_097;
     let doe = z - era * 146_097;
@@ -205,8 +253,9 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// `YYYY-MM-DD` → days since the epoch.
-fn parse_day(s: &str) -> Option<i64> {
+/// `YYYY-MM-DD` → days since 1970-01-01; `None` for anything else,
+/// impossible dates included.
+pub fn parse_day(s: &str) -> Option<i64> {
     let mut it = s.trim().splitn(3, '-');
     let y: i64 = it.next()?.parse().ok()?;
     let m: u32 = it.next()?.parse().ok()?;
@@ -320,11 +369,17 @@ fn secs(rng: &mut ChaCha8Rng, s: f64) -> i64 {
     (s * SEC as f64) as i64 + rng.random_range(0..SEC)
 }
 
+/// A random (version 4) GUID.
 fn guid(rng: &mut ChaCha8Rng) -> String {
     let mut b = [0u8; 16];
     rng.fill(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
+    guid_text(&b)
+}
+
+/// 16 bytes in GUID form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
+fn guid_text(b: &[u8; 16]) -> String {
     let mut s = String::with_capacity(36);
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
@@ -1288,7 +1343,12 @@ const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 fn identity_set<'a>(g: &'a Gen, ix: u16, style: Style) -> J<'a> {
     let ident = &g.world.idents[ix as usize];
-    let (type_name, kind_key, kind_val) = if ident.app {
+    identity_json(&ident.name, &ident.id, ident.app, style.pascal)
+}
+
+/// An identity set holding one user or application.
+fn identity_json<'a>(name: &'a str, id: &'a str, app: bool, pascal: bool) -> J<'a> {
+    let (type_name, kind_key, kind_val) = if app {
         (
             "#microsoft.graph.teamworkApplicationIdentity",
             "applicationIdentityType",
@@ -1301,10 +1361,10 @@ fn identity_set<'a>(g: &'a Gen, ix: u16, style: Style) -> J<'a> {
             "aadUser",
         )
     };
-    let inner = if style.pascal {
+    let inner = if pascal {
         J::Obj(vec![
-            ("displayName", J::Str(&ident.name)),
-            ("id", J::Str(&ident.id)),
+            ("displayName", J::Str(name)),
+            ("id", J::Str(id)),
             (kind_key, J::Str(kind_val)),
             (
                 "AdditionalProperties",
@@ -1314,18 +1374,18 @@ fn identity_set<'a>(g: &'a Gen, ix: u16, style: Style) -> J<'a> {
     } else {
         J::Obj(vec![
             ("@odata.type", J::Str(type_name)),
-            ("id", J::Str(&ident.id)),
-            ("displayName", J::Str(&ident.name)),
+            ("id", J::Str(id)),
+            ("displayName", J::Str(name)),
             (kind_key, J::Str(kind_val)),
         ])
     };
-    let (app, user) = if ident.app {
+    let (application, user) = if app {
         (inner, J::Null)
     } else {
         (J::Null, inner)
     };
     J::Obj(vec![
-        ("application", app),
+        ("application", application),
         ("device", J::Null),
         ("user", user),
     ])
@@ -1424,9 +1484,38 @@ fn ndjson_line(out: &mut Vec<u8>, g: &Gen, r: &Rec, style: Style, eol: &[u8]) {
 // Output files
 // ---------------------------------------------------------------------------
 
+/// Where the files go.
+enum Dest {
+    /// The file system, at the paths given.
+    Folder,
+    /// Memory.
+    Memory(Files),
+}
+
+/// What one file is written into.
+enum Target {
+    File(File),
+    Memory(Vec<u8>),
+}
+
+impl Write for Target {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        match self {
+            Target::File(f) => f.write(b),
+            Target::Memory(v) => v.write(b),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Target::File(f) => f.flush(),
+            Target::Memory(_) => Ok(()),
+        }
+    }
+}
+
 enum Sink {
-    Plain(BufWriter<File>),
-    Gz(Box<BufWriter<GzEncoder<File>>>),
+    Plain(BufWriter<Target>),
+    Gz(Box<BufWriter<GzEncoder<Target>>>),
 }
 
 impl Sink {
@@ -1436,12 +1525,14 @@ impl Sink {
             Sink::Gz(w) => w.write_all(b),
         }
     }
-    fn finish(self) -> io::Result<()> {
+    fn finish(self) -> io::Result<Target> {
         match self {
-            Sink::Plain(mut w) => w.flush(),
+            Sink::Plain(w) => w.into_inner().map_err(|e| e.into_error()),
             Sink::Gz(w) => {
                 let enc = (*w).into_inner().map_err(|e| e.into_error())?;
-                enc.finish()?.flush()
+                let mut target = enc.finish()?;
+                target.flush()?;
+                Ok(target)
             }
         }
     }
@@ -1452,37 +1543,64 @@ struct Writer {
     level: Compression,
     files: usize,
     bytes: u64,
+    dest: Dest,
 }
 
 impl Writer {
+    fn new(dest: Dest) -> Self {
+        Writer {
+            gzip: false,
+            level: Compression::fast(),
+            files: 0,
+            bytes: 0,
+            dest,
+        }
+    }
+
     /// Open `path` (plus `.gz` when gzipping); returns the sink and the real path.
     fn open(&mut self, path: &Path) -> io::Result<(Sink, PathBuf)> {
-        if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir)?;
-        }
         let mut path = path.to_path_buf();
         if self.gzip {
             let mut name = path.file_name().unwrap_or_default().to_os_string();
             name.push(".gz");
             path.set_file_name(name);
         }
-        let file = File::create(&path)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let target = match self.dest {
+            Dest::Folder => {
+                if let Some(dir) = path.parent() {
+                    fs::create_dir_all(dir)?;
+                }
+                let file = File::create(&path)
+                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+                Target::File(file)
+            }
+            Dest::Memory(_) => Target::Memory(Vec::new()),
+        };
         let sink = if self.gzip {
             Sink::Gz(Box::new(BufWriter::with_capacity(
                 1 << 20,
-                GzEncoder::new(file, self.level),
+                GzEncoder::new(target, self.level),
             )))
         } else {
-            Sink::Plain(BufWriter::with_capacity(1 << 20, file))
+            Sink::Plain(BufWriter::with_capacity(1 << 20, target))
         };
         Ok((sink, path))
     }
 
     fn close(&mut self, sink: Sink, path: &Path) -> io::Result<()> {
-        sink.finish()?;
+        let target = sink.finish()?;
         self.files += 1;
-        self.bytes += fs::metadata(path)?.len();
+        match (target, &mut self.dest) {
+            (Target::File(f), _) => {
+                drop(f);
+                self.bytes += fs::metadata(path)?.len();
+            }
+            (Target::Memory(bytes), Dest::Memory(files)) => {
+                self.bytes += bytes.len() as u64;
+                files.push((path.to_path_buf(), bytes));
+            }
+            (Target::Memory(_), Dest::Folder) => unreachable!("a file in memory for a folder"),
+        }
         Ok(())
     }
 
@@ -1718,796 +1836,143 @@ fn pascal_bytes(buf: &mut Vec<u8>, g: &Gen, group: &[&Rec], style: Style) {
     }
 }
 
-// ---------------------------------------------------------------------------
-// The bundled sample-data folder
-// ---------------------------------------------------------------------------
-
-mod sample {
-    //! A small fleet with a story, exported the many ways real tenants do.
-    //!
-    //! Each file is a snapshot of the fleet at its export instant: operations
-    //! still running then appear as queued / inProgress, and a later export
-    //! shows them finished. Folders and devices:
-    //!
-    //! | device | what | exported as |
-    //! |---|---|---|
-    //! | D0 | Board room, Teams Rooms on Windows | Graph list pages, 20 per page, `pages/board-room/` |
-    //! | D1 | Huddle 3.12, Teams Rooms on Android (unreliable) | pages without `@odata.context` in `device_id=<D1>/` |
-    //! | D2 | Training room, Teams Rooms on Windows | `$batch` response |
-    //! | D3 | Reception phone | `$batch` response, a bare single operation |
-    //! | D4 | Executive office phone | PowerShell export `devices/<D4>.json` |
-    //! | D5 | Board room panel | JSON array; older gzipped page |
-    //! | D6 | Lobby display | CRLF NDJSON, local times, status aliases |
-    //! | D7 | Focus room collaboration bar | JSON array |
-    //! | D8 | New display, no operations yet | an empty page |
-    //!
-    //! plus a gzipped NDJSON archive (with a BOM) of everything up to 9 Nov
-    //! and a fleet-wide NDJSON of the last days.
-
+#[cfg(test)]
+mod tests {
     use super::*;
 
-    pub struct Stats {
-        pub ops: usize,
-        pub records: usize,
-        pub bad: usize,
-        pub files: usize,
-        pub bytes: u64,
-    }
-
-    const DEVICES: [(&str, f64, f64); 9] = [
-        ("5c1d8b2e-3f4a-4b6c-9d7e-0a1b2c3d4e5f", 1.4, 0.7),
-        ("8e2f0a91-6b7c-4d3e-a1f2-93b4c5d6e7f8", 1.25, 5.0),
-        ("0b7a4c63-2d1e-4f59-8a6b-7c8d9e0f1a2b", 1.0, 0.8),
-        ("c4d5e6f7-1a2b-4c3d-9e8f-5a6b7c8d9e0f", 0.55, 0.6),
-        ("71e3a9d4-5b2c-4e8f-b6a7-2c3d4e5f6a7b", 0.45, 0.9),
-        ("2a9f6e1d-7c3b-4a58-9e4d-6f5a4b3c2d1e", 0.55, 0.8),
-        ("d93b2c4e-8f1a-4b7d-a2c3-4e5f6a7b8c9d", 0.5, 1.0),
-        ("46c8e1f2-9a3b-4d5c-8e7f-1a2b3c4d5e6f", 0.9, 0.9),
-        ("e58a7b6c-4d3e-4f2a-9b1c-0d9e8f7a6b5c", 0.0, 1.0),
-    ];
-    /// A device that was retired: its `$batch` request answers 404.
-    const RETIRED: &str = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a";
-
-    const ADMINS: [(&str, f64); 8] = [
-        ("Megan Bowen", 12.0),
-        ("Diego Siciliani", 3.0),
-        ("Adele Vance", 2.0),
-        ("Lee Gu", 2.0),
-        ("Patti Fernandez", 1.0),
-        ("Nestor Wilke", 1.0),
-        ("Johanna Lorenz", 0.5),
-        ("Pradeep Gupta", 0.5),
+    const FORMATS: [Format; 6] = [
+        Format::Ndjson,
+        Format::Pages,
+        Format::Array,
+        Format::Batch,
+        Format::Pascal,
+        Format::Sample,
     ];
 
-    /// Every record goes through here: counts it and notes which operations
-    /// some valid record covers.
-    struct Tally {
-        records: usize,
-        bad: usize,
-        covered: Vec<bool>,
-    }
-
-    impl Tally {
-        fn add(&mut self, recs: &[Rec]) {
-            self.records += recs.len();
-            self.bad += recs.iter().filter(|r| r.bad != Bad::None).count();
-            for r in recs.iter().filter(|r| r.bad == Bad::None) {
-                self.covered[r.op as usize] = true;
-            }
+    fn options(format: Format, gzip: bool) -> Options {
+        Options {
+            ops: 2_000,
+            format,
+            dup_rate: 0.05,
+            bad_rate: 0.02,
+            gzip,
+            ..Options::default()
         }
     }
 
-    pub fn make(rng: &mut ChaCha8Rng, out: &Path) -> io::Result<Stats> {
-        let devices = DEVICES
-            .iter()
-            .map(|&(id, weight, fail_mult)| Device {
-                id: id.into(),
-                weight,
-                fail_mult,
-            })
-            .collect();
-        let users = ADMINS
-            .iter()
-            .map(|&(name, w)| {
-                let ident = Identity {
-                    id: guid(rng),
-                    name: name.into(),
-                    app: false,
-                };
-                (ident, w)
-            })
-            .collect();
-        let apps = default_apps(rng);
-        let world = World::new(devices, users, apps);
-        let start = at(2026, 10, 31, 0, 0, 0);
-        let now = at(2026, 11, 27, 18, 0, 0);
-        let params = GenParams {
-            ops: 420,
-            start,
-            now,
-            inflight_window: 3 * HOUR,
-            stuck_share: 0.0,
-        };
-        let mut ops = gen_ops(rng, &world, &params);
-
-        // Hand-placed operations that carry the story.
-        let admin = |k: usize| world.users[k];
-        let app = world.apps[0];
-        let automation = world.apps[1];
-        let mut inject = |device: u32,
-                          kind: u8,
-                          status: Status,
-                          times: [Option<i64>; 3],
-                          by: u16,
-                          error: Option<u8>| {
-            ops.push(Op {
-                id: guid(rng),
-                device,
-                kind,
-                status,
-                created: times[0].unwrap_or_default(),
-                started: times[1],
-                completed: times[2],
-                by,
-                last_by: by,
-                error,
-            });
-            ops.len() - 1
-        };
-        // Two operations stuck in progress for days.
-        inject(
-            1,
-            T_SOFTWARE,
-            Status::InProgress,
-            [
-                Some(at(2026, 11, 21, 2, 4, 11) + 3_276_115),
-                Some(at(2026, 11, 21, 2, 5, 37) + 1_180_000),
-                None,
-            ],
-            app,
-            None,
-        );
-        inject(
-            6,
-            T_DIAG,
-            Status::InProgress,
-            [
-                Some(at(2026, 11, 24, 10, 29, 2) + 5_500_000),
-                Some(at(2026, 11, 24, 10, 30, 14) + 9_128_437),
-                None,
-            ],
-            admin(0),
-            None,
-        );
-        // A software update waiting for tonight's maintenance window.
-        inject(
-            0,
-            T_SOFTWARE,
-            Status::Scheduled,
-            [Some(at(2026, 11, 26, 16, 45, 3) + 1_873_402), None, None],
-            app,
-            None,
-        );
-        // Running at the fleet export, finished (with the "Unknown" error
-        // object) by the time someone fetched it alone: `{"value": {...}}`.
-        let fetched_later = inject(
-            2,
-            T_SOFTWARE,
-            Status::Successful,
-            [
-                Some(at(2026, 11, 27, 16, 20, 8) + 4_500_000),
-                Some(at(2026, 11, 27, 16, 24, 51)),
-                Some(at(2026, 11, 27, 19, 41, 3) + 4_500_000),
-            ],
-            app,
-            Some(E_UNKNOWN),
-        );
-        // A restart on the reception phone, fetched on its own.
-        let fetched_bare = inject(
-            3,
-            T_RESTART,
-            Status::Successful,
-            [
-                Some(at(2026, 11, 27, 9, 12, 40) + 1_100_000),
-                Some(at(2026, 11, 27, 9, 12, 58) + 7_300_000),
-                Some(at(2026, 11, 27, 9, 14, 31) + 2_000_000),
-            ],
-            admin(0),
-            None,
-        );
-        // A cancelled restart on the lobby display (written as "canceled").
-        let cancelled = inject(
-            6,
-            T_RESTART,
-            Status::Cancelled,
-            [
-                Some(at(2026, 11, 17, 12, 2, 9) + 6_600_000),
-                None,
-                Some(at(2026, 11, 17, 12, 9, 45) + 10_000),
-            ],
-            admin(2),
-            Some(E_CANCELLED),
-        );
-        // Running when an export was taken, finished in a later one: the
-        // nightly exports catch the maintenance window in progress.
-        let t = |d: u32, hh: i64, mm: i64, ss: i64, ticks: i64| {
-            Some(at(2026, 11, d, hh, mm, ss) + ticks)
-        };
-        for (device, kind, status, times, by, error) in [
-            // archive (9 Nov 02:40) → D1 pages: the unreliable huddle room fails its update.
-            (
-                1,
-                T_SOFTWARE,
-                Status::Failed,
-                [
-                    t(9, 1, 55, 2, 1_183_004),
-                    t(9, 2, 1, 47, 0),
-                    t(9, 4, 12, 31, 5_770_000),
-                ],
-                app,
-                Some(E_DOWNLOAD),
-            ),
-            // archive → array: the panel's nightly restart.
-            (
-                5,
-                T_RESTART,
-                Status::Successful,
-                [
-                    t(9, 2, 38, 10, 6_400_000),
-                    t(9, 2, 39, 55, 2_017_336),
-                    t(9, 2, 41, 30, 9_000_000),
-                ],
-                app,
-                None,
-            ),
-            // D1 pages (26 Nov 03:05) → fleet export.
-            (
-                1,
-                T_RESTART,
-                Status::Successful,
-                [
-                    t(26, 3, 3, 0, 7_731_205),
-                    t(26, 3, 4, 12, 0),
-                    t(26, 3, 7, 40, 3_100_000),
-                ],
-                app,
-                None,
-            ),
-            // D0 pages (27 Nov 02:50) → fleet export.
-            (
-                0,
-                T_SOFTWARE,
-                Status::Successful,
-                [
-                    t(27, 2, 31, 16, 4_410_000),
-                    t(27, 2, 33, 2, 8_853_219),
-                    t(27, 3, 58, 44, 1_000_000),
-                ],
-                app,
-                Some(E_UNKNOWN),
-            ),
-            // batch (27 Nov 03:10) → fleet export: in progress, then failed.
-            (
-                2,
-                T_SOFTWARE,
-                Status::Failed,
-                [
-                    t(27, 2, 58, 12, 0),
-                    t(27, 3, 2, 37, 6_120_000),
-                    t(27, 4, 47, 9, 2_298_113),
-                ],
-                app,
-                Some(E_INSTALL),
-            ),
-            // batch → fleet export: still queued at 03:10.
-            (
-                3,
-                T_CONFIG,
-                Status::Successful,
-                [
-                    t(27, 3, 9, 51, 3_000_000),
-                    t(27, 3, 10, 22, 9_731_000),
-                    t(27, 3, 10, 49, 5_000_000),
-                ],
-                automation,
-                None,
-            ),
-            // PowerShell export (27 Nov 08:00) → fleet export: diagnostics running.
-            (
-                4,
-                T_DIAG,
-                Status::Successful,
-                [
-                    t(27, 7, 51, 40, 2_210_000),
-                    t(27, 7, 52, 3, 8_002_114),
-                    t(27, 8, 6, 19, 4_400_000),
-                ],
-                admin(1),
-                None,
-            ),
-            // Only in the PowerShell export: the phone's sign-in failed.
-            (
-                4,
-                T_LOGIN,
-                Status::Failed,
-                [
-                    t(18, 9, 14, 5, 6_900_000),
-                    t(18, 9, 14, 9, 1_000_000),
-                    t(18, 9, 14, 38, 5_531_000),
-                ],
-                admin(0),
-                Some(E_SIGNIN),
-            ),
-        ] {
-            inject(device, kind, status, times, by, error);
-        }
-        // A sign-out whose export line lost its deviceId.
-        let orphan = inject(
-            7,
-            T_LOGOUT,
-            Status::Successful,
-            [
-                Some(at(2026, 11, 27, 14, 5, 12) + 8_000_000),
-                Some(at(2026, 11, 27, 14, 5, 20)),
-                Some(at(2026, 11, 27, 14, 5, 41) + 330_000),
-            ],
-            admin(3),
-            None,
-        );
-        ops[cancelled].last_by = admin(0);
-
-        // Extra ids for records that must be rejected (they appear nowhere else).
-        let reject_ops: Vec<usize> = (0..5)
-            .map(|k| {
-                let mut op = ops[k * 37 % 400].clone();
-                op.id = guid(rng);
-                ops.push(op);
-                ops.len() - 1
-            })
-            .collect();
-        let g = Gen { world, ops };
-        let n_real = g.ops.len() - reject_ops.len();
-
-        let mut w = Writer {
-            gzip: false,
-            level: Compression::default(),
-            files: 0,
-            bytes: 0,
-        };
-        let mut tally = Tally {
-            records: 0,
-            bad: 0,
-            covered: vec![false; g.ops.len()],
-        };
-        // Operations of `devices` created in [from, t] as an export at `t`
-        // shows them, in order of creation.
-        let select = |devices: &[u32], from: i64, t: i64, pred: &dyn Fn(&Op) -> bool| -> Vec<Rec> {
-            let mut v: Vec<Rec> = (0..n_real)
-                .filter(|&i| {
-                    let op = &g.ops[i];
-                    devices.contains(&op.device)
-                        && op.created >= from
-                        && op.created <= t
-                        && pred(op)
-                })
-                .map(|i| Rec::new(i, t))
-                .collect();
-            v.sort_by_key(|r| (g.ops[r.op as usize].created, r.op));
-            v
-        };
-        let all = |_: &Op| true;
-        let dev = |d: usize| g.world.devices[d].id.as_str();
-        let nov9 = at(2026, 11, 9, 0, 0, 0);
-
-        // 1. archive/operations-2026-11-09.ndjson.gz: every device up to the
-        //    nightly export of 9 Nov 02:40, as it saw them; UTF-8 BOM, LF.
-        let t = at(2026, 11, 9, 2, 40, 0);
-        let recs = select(&[0, 1, 2, 3, 4, 5, 6, 7], start, t, &all);
-        tally.add(&recs);
-        let mut buf = b"\xEF\xBB\xBF".to_vec();
-        let style = Style {
-            device_id: true,
-            ..Style::default()
-        };
-        for r in &recs {
-            ndjson_line(&mut buf, &g, r, style, b"\n");
-        }
-        w.gzip = true;
-        w.file(&out.join("archive/operations-2026-11-09.ndjson"), &buf)?;
-
-        // 2. archive/board-room-panel-2026-11-02.json.gz: one list page of D5.
-        let t = at(2026, 11, 2, 12, 0, 0);
-        let recs = select(&[5], start, t, &all);
-        tally.add(&recs);
-        let refs: Vec<&Rec> = recs.iter().collect();
-        let page = page_json(
-            &g,
-            &refs,
-            Style::default(),
-            Some(context_url(dev(5))),
-            Some(refs.len()),
-            None,
-        );
-        buf.clear();
-        compact(&mut buf, &page);
-        buf.push(b'\n');
-        w.file(&out.join("archive/board-room-panel-2026-11-02.json"), &buf)?;
-        w.gzip = false;
-
-        // 3. pages/board-room/: D0's whole history, newest first, 20 per page,
-        //    pretty-printed as Graph Explorer shows it; unset times as 0001-01-01;
-        //    three records in the docs' hyphenated time form.
-        let t = at(2026, 11, 27, 2, 50, 0);
-        let mut recs = select(&[0], start, t, &all);
-        tally.add(&recs);
-        recs.reverse();
-        let late = at(2026, 11, 24, 0, 0, 0);
-        let mut hyphens = 0u8;
-        for r in recs.iter_mut().rev() {
-            let op = &g.ops[r.op as usize];
-            // Only records that appear once: not in the archive, not in the fleet export.
-            if hyphens < 3
-                && op.created > at(2026, 11, 10, 0, 0, 0)
-                && op.completed.is_some_and(|c| c < late)
-                && op.started.is_some()
-            {
-                hyphens += 1;
-                r.hyphen = hyphens + 1; // started, completed, last action
-            }
-        }
-        let style = Style {
-            zero_unset: true,
-            ..Style::default()
-        };
-        let refs: Vec<&Rec> = recs.iter().collect();
-        let pages: Vec<&[&Rec]> = refs.chunks(20).collect();
-        for (p, chunk) in pages.iter().enumerate() {
-            let next = (p + 1 < pages.len()).then(|| next_link(dev(0), &skiptoken(7, 0, p + 1)));
-            let page = page_json(
-                &g,
-                chunk,
-                style,
-                Some(context_url(dev(0))),
-                Some(refs.len()),
-                next,
-            );
-            buf.clear();
-            pretty_graph(&mut buf, &page);
-            w.file(
-                &out.join(format!("pages/board-room/page-{:02}.json", p + 1)),
-                &buf,
-            )?;
-        }
-
-        // 4. pages/new-display/page-01.json: D8 has no operations yet.
-        let page = page_json(
-            &g,
-            &[],
-            Style::default(),
-            Some(context_url(dev(8))),
-            Some(0),
-            None,
-        );
-        buf.clear();
-        compact(&mut buf, &page);
-        buf.push(b'\n');
-        w.file(&out.join("pages/new-display/page-01.json"), &buf)?;
-
-        // 5. device_id=<D1>/: D1 since 9 Nov, fetched with odata.metadata=none:
-        //    no @odata.context; the device id is in the nextLinks and the folder.
-        let t = at(2026, 11, 26, 3, 5, 0);
-        let mut recs = select(&[1], nov9, t, &all);
-        tally.add(&recs);
-        recs.reverse();
-        let refs: Vec<&Rec> = recs.iter().collect();
-        let pages: Vec<&[&Rec]> = refs.chunks(20).collect();
-        for (p, chunk) in pages.iter().enumerate() {
-            let next = (p + 1 < pages.len()).then(|| next_link(dev(1), &skiptoken(11, 1, p + 1)));
-            let page = page_json(&g, chunk, Style::default(), None, None, next);
-            buf.clear();
-            compact(&mut buf, &page);
-            buf.push(b'\n');
-            w.file(
-                &out.join(format!(
-                    "device_id={}/operations-page-{}.json",
-                    dev(1),
-                    p + 1
-                )),
-                &buf,
-            )?;
-        }
-
-        // 6. batch/batch-2026-11-27.json: D2 and D3 since 9 Nov, plus a 404
-        //    for a retired device. Pages of 50 with nextLinks in further files.
-        let t = at(2026, 11, 27, 3, 10, 0);
-        let d2 = select(&[2], nov9, t, &all);
-        let d3 = select(&[3], nov9, t, &all);
-        tally.add(&d2);
-        tally.add(&d3);
-        let d2: Vec<&Rec> = d2.iter().rev().collect();
-        let d3: Vec<&Rec> = d3.iter().rev().collect();
-        let style = Style {
-            zero_unset: true,
-            ..Style::default()
-        };
-        let parts: [(usize, Vec<&[&Rec]>); 2] =
-            [(2, d2.chunks(50).collect()), (3, d3.chunks(50).collect())];
-        let rounds = parts.iter().map(|p| p.1.len()).max().unwrap_or(0);
-        for round in 0..rounds.max(1) {
-            let mut responses = Vec::new();
-            for (d, pages) in &parts {
-                if let Some(chunk) = pages.get(round) {
-                    let next = (round + 1 < pages.len())
-                        .then(|| next_link(dev(*d), &skiptoken(13, *d, round + 1)));
-                    responses.push(batch_response(&g, *d, chunk, style, next));
+    /// The files under `dir` (relative path, bytes), in path order.
+    fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+            for e in fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(root, &p, out);
+                } else {
+                    let rel = p.strip_prefix(root).unwrap().to_path_buf();
+                    out.push((rel, fs::read(&p).unwrap()));
                 }
             }
-            if round == 0 {
-                responses.push(J::Obj(vec![
-                    ("id", J::String(format!("{RETIRED}-operations"))),
-                    ("status", J::Int(404)),
-                    (
-                        "headers",
-                        J::Obj(vec![("Content-Type", J::Str("application/json"))]),
-                    ),
-                    (
-                        "body",
-                        J::Obj(vec![(
-                            "error",
-                            J::Obj(vec![
-                                ("code", J::Str("NotFound")),
-                                (
-                                    "message",
-                                    J::String(format!(
-                                        "Teamwork device '{RETIRED}' was not found."
-                                    )),
-                                ),
-                            ]),
-                        )]),
-                    ),
-                ]));
-            }
-            buf.clear();
-            compact(&mut buf, &J::Obj(vec![("responses", J::Arr(responses))]));
-            buf.push(b'\n');
-            let name = if round == 0 {
-                "batch/batch-2026-11-27.json".to_string()
+        }
+        let mut out = Vec::new();
+        walk(dir, dir, &mut out);
+        out.sort();
+        out
+    }
+
+    /// 64-bit FNV-1a over every file's path and content (gzipped files
+    /// decompressed: their compressed bytes belong to the compression
+    /// library).
+    fn fingerprint(files: &[(PathBuf, Vec<u8>)]) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for (path, bytes) in files {
+            let mut content = Vec::new();
+            let bytes = if path.extension().is_some_and(|e| e == "gz") {
+                io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut content)
+                    .unwrap();
+                &content
             } else {
-                format!("batch/batch-2026-11-27-{}.json", round + 1)
+                bytes
             };
-            w.file(&out.join(name), &buf)?;
-        }
-
-        // 7. devices/<D4>.json: PowerShell, Get-MgBetaTeamworkDeviceOperation | ConvertTo-Json.
-        let t = at(2026, 11, 27, 8, 0, 0);
-        let recs = select(&[4], nov9, t, &all);
-        tally.add(&recs);
-        let refs: Vec<&Rec> = recs.iter().collect();
-        buf.clear();
-        pascal_bytes(
-            &mut buf,
-            &g,
-            &refs,
-            Style {
-                pascal: true,
-                ..Style::default()
-            },
-        );
-        w.file(&out.join(format!("devices/{}.json", dev(4))), &buf)?;
-
-        // 8. array/panel-and-focus-room-2026-11-26.json: D5 and D7 since 9 Nov,
-        //    with deviceId; one null element, one record dated 31 November.
-        let t = at(2026, 11, 26, 17, 0, 0);
-        let mut recs = select(&[5, 7], nov9, t, &all);
-        let mut null_el = Rec::new(reject_ops[0], t);
-        null_el.bad = Bad::NotObject(0);
-        let mut nov31 = Rec::new(reject_ops[1], t);
-        nov31.bad = Bad::Timestamp(2);
-        recs.insert(recs.len() / 3, null_el);
-        recs.insert(2 * recs.len() / 3, nov31);
-        tally.add(&recs);
-        let style = Style {
-            device_id: true,
-            ..Style::default()
-        };
-        buf.clear();
-        buf.extend_from_slice(b"[\n");
-        for (i, r) in recs.iter().enumerate() {
-            if i > 0 {
-                buf.extend_from_slice(b",\n");
-            }
-            compact(&mut buf, &record_json(&g, r, style));
-        }
-        buf.extend_from_slice(b"\n]\n");
-        w.file(
-            &out.join("array/panel-and-focus-room-2026-11-26.json"),
-            &buf,
-        )?;
-
-        // 9. ndjson/lobby-display-export.ndjson: D6 since 9 Nov from a Windows
-        //    script: CRLF, local time (+01:00), "succeeded"/"canceled", one
-        //    record with an empty id, a trailing blank line.
-        let t = at(2026, 11, 27, 9, 0, 0);
-        let mut recs = select(&[6], nov9, t, &all);
-        let mut empty_id = Rec::new(reject_ops[2], t);
-        empty_id.bad = Bad::EmptyId;
-        recs.insert(recs.len() / 2, empty_id);
-        tally.add(&recs);
-        let style = Style {
-            device_id: true,
-            aliases: true,
-            offset_min: 60,
-            ..Style::default()
-        };
-        buf.clear();
-        for r in &recs {
-            ndjson_line(&mut buf, &g, r, style, b"\r\n");
-        }
-        buf.extend_from_slice(b"\r\n");
-        w.file(&out.join("ndjson/lobby-display-export.ndjson"), &buf)?;
-
-        // 10. ndjson/fleet-2026-11-27.ndjson: every device, everything created
-        //     since 24 Nov or still running then, at 18:00 on 27 Nov; one line
-        //     lost its deviceId; a cut-off line, a record without id, one with
-        //     "not-a-date"; a blank line.
-        let t = now;
-        let mut recs = select(&[0, 1, 2, 3, 4, 5, 6, 7], start, t, &|op: &Op| {
-            op.created >= late || op.completed.is_none_or(|c| c >= late)
-        });
-        recs.sort_by_key(|r| (snapshot(&g.ops[r.op as usize], t).last, r.op));
-        for r in &mut recs {
-            if r.op as usize == orphan {
-                r.no_device = true;
+            for b in path
+                .to_string_lossy()
+                .bytes()
+                .chain([0])
+                .chain(bytes.iter().copied())
+            {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
             }
         }
-        let mut garbled = recs[recs.len() / 4];
-        garbled.bad = Bad::Garbled;
-        let mut missing = Rec::new(reject_ops[3], t);
-        missing.bad = Bad::MissingId;
-        let mut not_a_date = Rec::new(reject_ops[4], t);
-        not_a_date.bad = Bad::Timestamp(0);
-        let n = recs.len();
-        recs.insert(n / 4, garbled);
-        recs.insert(n / 2, missing);
-        recs.insert(3 * n / 4, not_a_date);
-        tally.add(&recs);
-        let style = Style {
-            device_id: true,
-            ..Style::default()
-        };
-        buf.clear();
-        for (i, r) in recs.iter().enumerate() {
-            if i == n / 3 {
-                buf.extend_from_slice(b"\n");
-            }
-            ndjson_line(&mut buf, &g, r, style, b"\n");
-        }
-        w.file(&out.join("ndjson/fleet-2026-11-27.ndjson"), &buf)?;
-
-        // 11. single/: two operations fetched one by one.
-        //     GET .../operations/{id} as the docs show it: {"value": {...}}.
-        let r = Rec::new(fetched_later, at(2026, 11, 27, 21, 0, 0));
-        tally.add(&[r]);
-        buf.clear();
-        pretty_graph(
-            &mut buf,
-            &J::Obj(vec![("value", record_json(&g, &r, Style::default()))]),
-        );
-        w.file(
-            &out.join(format!("single/operation-{}.json", g.ops[fetched_later].id)),
-            &buf,
-        )?;
-        //     A bare entity with its @odata.context.
-        let r = Rec::new(fetched_bare, at(2026, 11, 27, 9, 30, 0));
-        tally.add(&[r]);
-        let mut entity = record_json(&g, &r, Style::default());
-        if let J::Obj(f) = &mut entity {
-            f.insert(
-                0,
-                (
-                    "@odata.context",
-                    J::String(format!(
-                        "{GRAPH}/$metadata#teamwork/devices('{}')/operations/$entity",
-                        dev(3)
-                    )),
-                ),
-            );
-        }
-        buf.clear();
-        compact(&mut buf, &entity);
-        buf.push(b'\n');
-        w.file(
-            &out.join(format!("single/{}.json", g.ops[fetched_bare].id)),
-            &buf,
-        )?;
-
-        if let Some(i) = (0..n_real).find(|&i| !tally.covered[i]) {
-            return Err(io::Error::other(format!(
-                "operation {} is in no file",
-                g.ops[i].id
-            )));
-        }
-        print_truth(&g, n_real);
-        Ok(Stats {
-            ops: n_real,
-            records: tally.records,
-            bad: tally.bad,
-            files: w.files,
-            bytes: w.bytes,
-        })
+        h
     }
 
-    /// Graph Explorer / `jq .` layout: 2-space indent, camelCase kept.
-    fn pretty_graph(out: &mut Vec<u8>, v: &J) {
-        let mut tmp = Vec::new();
-        compact(&mut tmp, v);
-        // Re-indent the compact text (strings never contain structural bytes unescaped).
-        let mut level = 0usize;
-        let mut in_str = false;
-        let mut esc = false;
-        let mut i = 0;
-        while i < tmp.len() {
-            let b = tmp[i];
-            if in_str {
-                out.push(b);
-                if esc {
-                    esc = false;
-                } else if b == b'\\' {
-                    esc = true;
-                } else if b == b'"' {
-                    in_str = false;
-                }
-                i += 1;
-                continue;
+    #[test]
+    fn memory_holds_what_the_folder_gets() {
+        for format in FORMATS {
+            for gzip in [false, true] {
+                let opts = options(format, gzip);
+                let dir = tempfile::tempdir().unwrap();
+                let on_disk = generate(&opts, dir.path()).unwrap();
+                let (in_memory, mut mem) = generate_in_memory(&opts).unwrap();
+                mem.sort();
+                assert_eq!(files(dir.path()), mem, "{format:?} gzip {gzip}");
+                assert_eq!(
+                    (on_disk.files, on_disk.bytes, on_disk.records),
+                    (in_memory.files, in_memory.bytes, in_memory.records)
+                );
             }
-            match b {
-                b'"' => {
-                    in_str = true;
-                    out.push(b);
-                }
-                b'{' | b'[' => {
-                    let close = if b == b'{' { b'}' } else { b']' };
-                    if tmp.get(i + 1) == Some(&close) {
-                        out.push(b);
-                        out.push(close);
-                        i += 2;
-                        continue;
-                    }
-                    level += 1;
-                    out.push(b);
-                    out.push(b'\n');
-                    out.extend(std::iter::repeat_n(b' ', 2 * level));
-                }
-                b'}' | b']' => {
-                    level -= 1;
-                    out.push(b'\n');
-                    out.extend(std::iter::repeat_n(b' ', 2 * level));
-                    out.push(b);
-                }
-                b',' => {
-                    out.push(b);
-                    out.push(b'\n');
-                    out.extend(std::iter::repeat_n(b' ', 2 * level));
-                }
-                b':' => out.extend_from_slice(b": "),
-                _ => out.push(b),
-            }
-            i += 1;
         }
-        out.push(b'\n');
     }
 
-    /// What the generator knows to be true, for cross-checking `expected.py`.
-    fn print_truth(g: &Gen, n_real: usize) {
-        let end = i64::MAX;
-        let mut counts = [0usize; 6];
-        for op in &g.ops[..n_real] {
-            let s = snapshot(op, end).status;
-            counts[s as usize] += 1;
-        }
-        eprintln!(
-            "gen: sample truth: {n_real} operations; queued {} scheduled {} inProgress {} successful {} failed {} cancelled {}",
-            counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]
+    /// The same options give the same bytes: these fingerprints change only
+    /// when the generator's output does, which breaks the comparability of
+    /// benchmark data and the regeneration of `sample-data/`.
+    #[test]
+    fn output_is_stable() {
+        let got: Vec<(Format, u64)> = FORMATS
+            .iter()
+            .map(|&f| {
+                let (_, mut files) = generate_in_memory(&options(f, false)).unwrap();
+                files.sort();
+                (f, fingerprint(&files))
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Format::Ndjson, 675639723199250360),
+                (Format::Pages, 8000271857954410179),
+                (Format::Array, 3385685861004572876),
+                (Format::Batch, 12262661632722918403),
+                (Format::Pascal, 14620715500933264984),
+                (Format::Sample, 15206006534434315793),
+            ]
         );
+    }
+
+    #[test]
+    fn decode_input_is_stable() {
+        let (block, page) = decode_input::ndjson_block_and_page(1 << 16, 50);
+        let ts = decode_input::timestamps(64).join("\n");
+        let got: Vec<u64> = [&block[..], &page[..], ts.as_bytes()]
+            .iter()
+            .map(|b| fingerprint(&[(PathBuf::new(), b.to_vec())]))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                7100476154560004584,
+                1671761032797705832,
+                8347207038050515435
+            ]
+        );
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(parse_day("2026-10-01"), Some(days_from_civil(2026, 10, 1)));
+        assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
+        assert_eq!(parse_day("2026-02-30"), None);
+        assert_eq!(parse_day("2026-1"), None);
     }
 }

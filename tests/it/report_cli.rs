@@ -3,26 +3,7 @@
 
 #![cfg(feature = "cli")]
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-const SAMPLE: &str = "sample-data";
-
-fn fleetops(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetops"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::support::{SAMPLE, code, fleetops, fleetops_command, sample_data, stderr, stdout};
 
 #[test]
 fn fail_if_exits_3_when_breached_and_0_when_not() {
@@ -98,7 +79,7 @@ fn fail_if_exits_3_when_breached_and_0_when_not() {
         .concat(),
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("No operations were created"));
+    assert!(stdout(&o).contains("No operations were created"));
     let o = fleetops(
         &[
             &["report", "--data", SAMPLE][..],
@@ -214,7 +195,7 @@ fn html_report_is_one_file() {
 fn queries_lists_every_named_query() {
     let o = fleetops(&["queries"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let text = String::from_utf8(o.stdout).unwrap();
+    let text = stdout(&o);
     for q in fleetops::report::queries::builtin() {
         assert!(
             text.contains(&format!("{}  {}", q.name, q.title)),
@@ -256,7 +237,7 @@ fn run_binds_parameters_and_writes_formats() {
         "csv",
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let csv = String::from_utf8(o.stdout).unwrap();
+    let csv = stdout(&o);
     assert_eq!(csv.lines().count(), 3, "{csv}"); // header + 2 stuck for 2 days
 
     for (args, needle) in [
@@ -290,7 +271,7 @@ fn a_queries_folder_adds_and_overrides() {
     .unwrap();
     let d = dir.path().to_str().unwrap();
     let o = fleetops(&["queries", "--queries", d]);
-    let text = String::from_utf8(o.stdout).unwrap();
+    let text = stdout(&o);
     assert!(text.contains("by_status  Operations by status"));
     assert!(text.contains("error_codes  Overridden"));
     assert!(text.contains("failure_rate_by_type"));
@@ -328,23 +309,16 @@ fn a_queries_folder_adds_and_overrides() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        String::from_utf8(o.stdout).unwrap().trim(),
-        r#"[{"answer":42}]"#
-    );
+    assert_eq!(stdout(&o).trim(), r#"[{"answer":42}]"#);
 
     // Built in: works from any directory.
     let elsewhere = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_fleetops"))
+    let o = fleetops_command()
         .args(["run", "error_codes", "--format", "json", "--data"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(SAMPLE))
+        .arg(sample_data())
         .current_dir(elsewhere.path())
         .output()
         .unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(
-        String::from_utf8(o.stdout)
-            .unwrap()
-            .contains("ConfigValidationFailed")
-    );
+    assert!(stdout(&o).contains("ConfigValidationFailed"));
 }

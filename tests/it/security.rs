@@ -6,11 +6,14 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use fleetops::ingest::{self, Options, dataset};
+use arrow::array::{AsArray, RecordBatch};
+use fleetops::ingest::{self, Options};
 use fleetops::schema::idx;
+
+use crate::support::{
+    dataset_batches, fleetops_command, ok, read_arrow, read_parquet, sample_data, stderr, text_at,
+};
 
 /// Every entry under `root` (relative path → what it is and holds), except
 /// those under `skip`.
@@ -157,15 +160,14 @@ fn hostile_inputs(inputs: &Path) -> (Vec<PathBuf>, BTreeMap<String, Option<Strin
     (files, expect)
 }
 
+/// `id → device id`.
 fn ids_of(batches: &[RecordBatch]) -> BTreeMap<String, Option<String>> {
     let mut out = BTreeMap::new();
     for b in batches {
-        let ids = b.column(idx::ID).as_string::<i32>();
-        let devices = b.column(idx::DEVICE_ID).as_string::<i32>();
         for i in 0..b.num_rows() {
             out.insert(
-                ids.value(i).to_string(),
-                (!devices.is_null(i)).then(|| devices.value(i).to_string()),
+                text_at(b.column(idx::ID), i).unwrap(),
+                text_at(b.column(idx::DEVICE_ID), i),
             );
         }
     }
@@ -173,15 +175,7 @@ fn ids_of(batches: &[RecordBatch]) -> BTreeMap<String, Option<String>> {
 }
 
 fn read_dataset(dir: &Path) -> BTreeMap<String, Option<String>> {
-    let mut batches = Vec::new();
-    for p in dataset::Dataset::new(dir).parts().unwrap() {
-        dataset::read_part(&p, |b| {
-            batches.push(b);
-            Ok(())
-        })
-        .unwrap();
-    }
-    ids_of(&batches)
+    ids_of(&dataset_batches(dir))
 }
 
 #[test]
@@ -240,12 +234,12 @@ fn cli_ingest_writes_nothing_outside_the_dataset() {
     let before = snapshot(parent.path(), Some(&out));
     // Relative paths, run from inside the parent: a path built from an id
     // would resolve against it.
-    let o = Command::new(env!("CARGO_BIN_EXE_fleetops"))
+    let o = fleetops_command()
         .current_dir(parent.path())
         .args(["ingest", "in", "--out", "ds", "--json"])
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(outside(parent.path(), &out), before);
     // Walking the folder skips `...json`-style dot files: all other ids are there.
     let got = read_dataset(&out);
@@ -255,7 +249,7 @@ fn cli_ingest_writes_nothing_outside_the_dataset() {
     assert!(got.len() >= expect.len() - 1, "{got:?}");
 
     // And they read back verbatim through SQL.
-    let o = Command::new(env!("CARGO_BIN_EXE_fleetops"))
+    let o = fleetops_command()
         .current_dir(parent.path())
         .args([
             "sql",
@@ -267,7 +261,7 @@ fn cli_ingest_writes_nothing_outside_the_dataset() {
         ])
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
     let from_sql: BTreeMap<String, Option<String>> = rows
         .iter()
@@ -286,10 +280,6 @@ fn cli_ingest_writes_nothing_outside_the_dataset() {
 
 const KEY_A: &str = "00112233445566778899aabbccddeeff";
 const KEY_B: &str = "a different key, long enough to use";
-
-fn sample_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data")
-}
 
 /// Every id and display name of created_by / last_action_by in the sample.
 fn identities() -> Vec<String> {
@@ -316,22 +306,12 @@ fn identities() -> Vec<String> {
 
 /// `fleetops ARGS` with the key (if any) in the environment.
 fn run(args: &[&str], key: Option<&str>) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetops"));
-    cmd.args(args).env_remove(fleetops::redact::KEY_ENV);
+    let mut cmd = fleetops_command();
+    cmd.args(args);
     if let Some(k) = key {
         cmd.env(fleetops::redact::KEY_ENV, k);
     }
     cmd.output().unwrap()
-}
-
-fn ok(o: &std::process::Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}: {}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout.clone()).unwrap()
 }
 
 /// No original appears, in any letter case.
@@ -347,19 +327,10 @@ fn assert_clean(text: &str, originals: &[String], what: &str) {
 
 /// Batches of a Parquet or Arrow IPC file, as JSON text.
 fn binary_as_text(path: &Path, parquet: bool) -> String {
-    let file = std::fs::File::open(path).unwrap();
-    let batches: Vec<RecordBatch> = if parquet {
-        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-            .unwrap()
-            .build()
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+    let batches = if parquet {
+        read_parquet(path)
     } else {
-        arrow::ipc::reader::FileReader::try_new(file, None)
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        read_arrow(path)
     };
     let mut w = arrow::json::ArrayWriter::new(Vec::new());
     for b in &batches {

@@ -2,13 +2,15 @@
 //! with exact values.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, AsArray, RecordBatch, StructArray};
-use arrow::datatypes::TimestampMicrosecondType;
 use fleetops::ingest::{self, Counts, IngestReport, Options, dataset};
 use fleetops::schema::idx;
+
+use crate::support::{
+    dataset_batches, files_under, gzip, micros, sample_data, text_at as s, time_at as t, write,
+};
 
 /// One row of the table, as a test reads it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -27,16 +29,6 @@ struct Row {
     created_by_app: Option<(Option<String>, Option<String>)>,
     last_by_user: Option<(Option<String>, Option<String>)>,
     source: String,
-}
-
-fn s(a: &dyn Array, i: usize) -> Option<String> {
-    let a = a.as_string::<i32>();
-    (!a.is_null(i)).then(|| a.value(i).to_string())
-}
-
-fn t(a: &dyn Array, i: usize) -> Option<i64> {
-    let a = a.as_primitive::<TimestampMicrosecondType>();
-    (!a.is_null(i)).then(|| a.value(i))
 }
 
 fn pair(a: &StructArray, i: usize) -> Option<(Option<String>, Option<String>)> {
@@ -80,52 +72,23 @@ fn rows_of(batches: &[RecordBatch]) -> BTreeMap<String, Row> {
 /// `ingested_at` per id: which run wrote each row.
 fn ingested_at(dir: &Path) -> BTreeMap<String, Option<i64>> {
     let mut out = BTreeMap::new();
-    for p in dataset::Dataset::new(dir).parts().unwrap() {
-        dataset::read_part(&p, |b| {
-            for i in 0..b.num_rows() {
-                out.insert(
-                    s(b.column(idx::ID), i).unwrap(),
-                    t(b.column(idx::INGESTED_AT), i),
-                );
-            }
-            Ok(())
-        })
-        .unwrap();
+    for b in dataset_batches(dir) {
+        for i in 0..b.num_rows() {
+            out.insert(
+                s(b.column(idx::ID), i).unwrap(),
+                t(b.column(idx::INGESTED_AT), i),
+            );
+        }
     }
     out
 }
 
 fn read_dataset(dir: &Path) -> BTreeMap<String, Row> {
-    let mut batches = Vec::new();
-    for p in dataset::Dataset::new(dir).parts().unwrap() {
-        dataset::read_part(&p, |b| {
-            batches.push(b);
-            Ok(())
-        })
-        .unwrap();
-    }
-    rows_of(&batches)
+    rows_of(&dataset_batches(dir))
 }
 
 fn us(text: &str) -> Option<i64> {
-    Some(
-        chrono::DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .timestamp_micros(),
-    )
-}
-
-fn write(dir: &Path, name: &str, body: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(&p, body).unwrap();
-    p
-}
-
-fn gzip(body: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(body).unwrap();
-    e.finish().unwrap()
+    Some(micros(text))
 }
 
 fn mem(paths: &[PathBuf]) -> (BTreeMap<String, Row>, ingest::MemoryIngest) {
@@ -463,11 +426,11 @@ fn gzip_bom_and_folders() {
     let mut bom = b"\xEF\xBB\xBF".to_vec();
     bom.extend_from_slice(br#"{"id":"g1","status":"successful"}"#);
     bom.extend_from_slice(b"\n{\"id\":\"g2\"}\n");
-    write(d.path(), "in/a/x.ndjson.gz", &gzip(&bom));
+    write(d.path(), "in/a/x.ndjson.gz", gzip(&bom));
     write(
         d.path(),
         "in/b/y.json.gz",
-        &gzip("\u{feff}[{\"id\":\"g3\"}]".as_bytes()),
+        gzip("\u{feff}[{\"id\":\"g3\"}]".as_bytes()),
     );
     write(d.path(), "in/b/empty.json", b"");
     write(d.path(), "in/notes.txt", b"not an export");
@@ -625,7 +588,7 @@ fn ingesting_tied_records_twice_keeps_the_stored_winner() {
 fn ingesting_sample_data_twice_changes_nothing() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("ds");
-    let input = [Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data")];
+    let input = [sample_data()];
     let first = ingest::ingest_dataset(&input, &out, &Options::default()).unwrap();
     assert_eq!(first.counts, counts(18, 537, 435, 96, 6, 3));
     let before = read_dataset(&out);
@@ -690,7 +653,7 @@ fn hostile_input_never_panics() {
         write(
             d.path(),
             "bin.json",
-            &(0..=255u8).cycle().take(100_000).collect::<Vec<_>>(),
+            (0..=255u8).cycle().take(100_000).collect::<Vec<_>>(),
         ),
         write(
             d.path(),
@@ -768,7 +731,7 @@ fn redacted_ingest_writes_no_names_or_ids() {
         "device ids are not people"
     );
     // Nothing written anywhere holds the name or the user id.
-    for e in walk(&out) {
+    for e in files_under(&out) {
         let bytes = std::fs::read(&e).unwrap();
         let text = String::from_utf8_lossy(&bytes);
         assert!(!text.contains("Amy Jones"), "{}", e.display());
@@ -783,26 +746,13 @@ fn redacted_ingest_writes_no_names_or_ids() {
     );
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 /// A list page whose elements are all valid operations is decoded in one
 /// pass; one bad element sends it down the record-by-record path. Both must
 /// give the same rows.
 #[test]
 fn one_pass_pages_equal_record_by_record() {
     use fleetops::ingest::shape::{FileContext, WorkKind, decode_work};
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data");
+    let root = sample_data();
     let files = [
         "device_id=8e2f0a91-6b7c-4d3e-a1f2-93b4c5d6e7f8/operations-page-1.json",
         "device_id=8e2f0a91-6b7c-4d3e-a1f2-93b4c5d6e7f8/operations-page-2.json",
@@ -938,7 +888,7 @@ fn a_folder_of_mixed_files_is_read_by_the_workers_exactly() {
     for n in 1..=400 {
         packed += &format!("{{\"id\":\"gz-{n}\",\"status\":\"failed\"}}\n");
     }
-    write(&dir, "c-packed.ndjson.gz", &gzip(packed.as_bytes()));
+    write(&dir, "c-packed.ndjson.gz", gzip(packed.as_bytes()));
     write(&dir, "d-empty.json", b"");
     write(&dir, "e-bom.json", b"\xEF\xBB\xBF[{\"id\":\"bom-1\"}]");
     write(&dir, "f-bad.json", b"{\"value\": [");

@@ -2,9 +2,13 @@
 //! serde_json. Whatever it accepts, serde_json accepts too and decodes to the
 //! same operation (or page); whatever it is unsure of it leaves alone.
 
+use std::path::PathBuf;
+
 use fleetops::ingest::record::{self, Decoded, RawOp};
 use fleetops::ingest::{scan, shape};
 use proptest::prelude::*;
+
+use crate::support::{files_under, sample_data};
 
 /// Property names: Graph's spellings, other casings, snake_case, an escaped
 /// name, names of the containers and of nested members.
@@ -259,13 +263,13 @@ proptest! {
     }
 }
 
-fn sample_files(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String)>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
+/// The text of every JSON and NDJSON file of the sample, gzipped ones
+/// decompressed.
+fn sample_texts() -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    for path in files_under(&sample_data()) {
         let name = path.to_string_lossy().to_string();
-        if path.is_dir() {
-            sample_files(&path, out);
-        } else if name.ends_with(".gz") {
+        if name.ends_with(".gz") {
             let mut text = String::new();
             let f = std::fs::File::open(&path).unwrap();
             if std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(f), &mut text)
@@ -279,17 +283,14 @@ fn sample_files(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String
             out.push((path, text));
         }
     }
+    out
 }
 
 /// The reader is not a no-op: the shipped exports take it, and it agrees
 /// with serde_json on every record and page of them.
 #[test]
 fn sample_data_takes_the_fast_path() {
-    let mut files = Vec::new();
-    sample_files(
-        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/sample-data")),
-        &mut files,
-    );
+    let files = sample_texts();
     let (mut fast_lines, mut slow_lines, mut pages) = (0, Vec::new(), 0);
     for (path, text) in &files {
         if let Some(slow) = shape::fast_page_serde(text) {

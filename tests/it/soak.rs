@@ -5,20 +5,16 @@
 //! `ingest` command into a dataset. Each ends in rows, clean rejects or a
 //! file error: never a panic, and the counts always add up.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use fleetops::ingest::{self, MemoryIngest, Options};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::support::{fleetops, fleetops_command, gzip_with, sample_data, stderr};
+
 const MUTANTS: usize = 200;
 const SEED: u64 = 0x5eed_f1ee_7095;
-
-fn sample_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-data")
-}
 
 fn gunzip(b: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -27,47 +23,34 @@ fn gunzip(b: &[u8]) -> Vec<u8> {
 }
 
 fn gzip(b: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(b).unwrap();
-    e.finish().unwrap()
+    gzip_with(b, flate2::Compression::fast())
 }
 
 /// The sample exports (relative path, decompressed content), in name order.
 fn sources() -> Vec<(PathBuf, Vec<u8>)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(root, &p, out);
-                continue;
-            }
-            let name = p.file_name().unwrap().to_string_lossy().to_string();
-            if ![".json", ".ndjson", ".jsonl", ".gz"]
-                .iter()
-                .any(|x| name.ends_with(x))
-            {
-                continue;
-            }
-            let body = std::fs::read(&p).unwrap();
-            let body = if name.ends_with(".gz") {
-                gunzip(&body)
-            } else {
-                body
-            };
-            let rel = p.strip_prefix(root).unwrap().to_path_buf();
-            let rel = match rel.to_string_lossy().strip_suffix(".gz") {
-                Some(s) => PathBuf::from(s),
-                None => rel,
-            };
-            out.push((rel, body));
-        }
-    }
+    let root = sample_data();
     let mut out = Vec::new();
-    walk(&sample_data(), &sample_data(), &mut out);
+    for p in crate::support::files_under(&root) {
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if ![".json", ".ndjson", ".jsonl", ".gz"]
+            .iter()
+            .any(|x| name.ends_with(x))
+        {
+            continue;
+        }
+        let body = std::fs::read(&p).unwrap();
+        let body = if name.ends_with(".gz") {
+            gunzip(&body)
+        } else {
+            body
+        };
+        let rel = p.strip_prefix(&root).unwrap().to_path_buf();
+        let rel = match rel.to_string_lossy().strip_suffix(".gz") {
+            Some(s) => PathBuf::from(s),
+            None => rel,
+        };
+        out.push((rel, body));
+    }
     assert!(out.len() >= 10, "the sample exports are there");
     out
 }
@@ -299,7 +282,7 @@ fn mutants_through_the_ingest_command() {
     let mut total_rows = 0u64;
     // Three runs that merge into one dataset.
     for chunk in all.chunks(MUTANTS / 3).take(3) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetops"));
+        let mut cmd = fleetops_command();
         cmd.arg("ingest");
         for (p, _) in chunk {
             cmd.arg(p);
@@ -309,7 +292,7 @@ fn mutants_through_the_ingest_command() {
             .arg("--json")
             .output()
             .unwrap();
-        let stderr = String::from_utf8_lossy(&o.stderr);
+        let stderr = stderr(&o);
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(matches!(o.status.code(), Some(0 | 1)), "{stderr}");
         let v: serde_json::Value = serde_json::from_slice(&o.stdout)
@@ -325,17 +308,15 @@ fn mutants_through_the_ingest_command() {
         total_rows += n("rows");
     }
     // The dataset reads back whole.
-    let o = Command::new(env!("CARGO_BIN_EXE_fleetops"))
-        .args([
-            "sql",
-            "SELECT count(*) AS n, count(DISTINCT id) AS d FROM operations",
-        ])
-        .arg("--data")
-        .arg(&out)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = fleetops(&[
+        "sql".as_ref(),
+        "SELECT count(*) AS n, count(DISTINCT id) AS d FROM operations".as_ref(),
+        "--data".as_ref(),
+        out.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let n = v[0]["n"].as_u64().unwrap();
     assert_eq!(n, v[0]["d"].as_u64().unwrap(), "one row per id");

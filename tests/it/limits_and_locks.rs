@@ -3,14 +3,15 @@
 //! readers during an ingest.
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
 use arrow::array::AsArray;
-use fleetops::ingest::{self, Dataset, Limits, Options};
+use fleetops::ingest::{self, Limits, Options};
 use fleetops::schema::idx;
+
+use crate::support::{fleetops_command, gzip, try_dataset_batches, write};
 
 fn ops(prefix: &str, n: usize) -> String {
     (0..n)
@@ -27,15 +28,9 @@ fn ops(prefix: &str, n: usize) -> String {
 /// (the swap happened between listing and opening: an error, never a mix).
 fn ids(dir: &Path) -> Option<BTreeSet<String>> {
     let mut out = BTreeSet::new();
-    for p in Dataset::new(dir).parts().ok()? {
-        let r = ingest::dataset::read_part(&p, |b| {
-            let ids = b.column(idx::ID).as_string::<i32>();
-            out.extend(ids.iter().flatten().map(String::from));
-            Ok(())
-        });
-        if r.is_err() {
-            return None;
-        }
+    for b in try_dataset_batches(dir).ok()? {
+        let ids = b.column(idx::ID).as_string::<i32>();
+        out.extend(ids.iter().flatten().map(String::from));
     }
     Some(out)
 }
@@ -124,12 +119,6 @@ fn document_size_at_and_over_the_limit() {
     );
 }
 
-fn gzip(body: &[u8]) -> Vec<u8> {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    e.write_all(body).unwrap();
-    e.finish().unwrap()
-}
-
 #[test]
 fn decompression_limits_stop_bombs() {
     let d = tempfile::tempdir().unwrap();
@@ -174,7 +163,7 @@ fn decompression_limits_stop_bombs() {
 }
 
 fn spawn_ingest(input: &Path, out: &Path, extra: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_fleetops"))
+    fleetops_command()
         .arg("ingest")
         .arg(input)
         .arg("--out")
@@ -186,18 +175,12 @@ fn spawn_ingest(input: &Path, out: &Path, extra: &[&str]) -> std::process::Child
         .unwrap()
 }
 
-fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, body).unwrap();
-    p
-}
-
 #[test]
 fn concurrent_ingests_queue_or_fail_clearly() {
     let d = tempfile::tempdir().unwrap();
-    let a = write(d.path(), "a.ndjson", &ops("a", 120_000));
-    let b = write(d.path(), "b.ndjson", &ops("b", 1_000));
-    let c = write(d.path(), "c.ndjson", &ops("c", 1_000));
+    let a = write(d.path(), "a.ndjson", ops("a", 120_000));
+    let b = write(d.path(), "b.ndjson", ops("b", 1_000));
+    let c = write(d.path(), "c.ndjson", ops("c", 1_000));
     let out = d.path().join("ds");
     let first = spawn_ingest(&a, &out, &[]);
     // Let the first take the lock.
@@ -238,8 +221,8 @@ fn concurrent_ingests_queue_or_fail_clearly() {
 #[test]
 fn a_killed_ingest_leaves_no_stale_lock_and_readers_see_whole_states() {
     let d = tempfile::tempdir().unwrap();
-    let a = write(d.path(), "a.ndjson", &ops("a", 1_000));
-    let b = write(d.path(), "b.ndjson", &ops("b", 100_000));
+    let a = write(d.path(), "a.ndjson", ops("a", 1_000));
+    let b = write(d.path(), "b.ndjson", ops("b", 100_000));
     let out = d.path().join("ds");
     ingest::ingest_dataset(std::slice::from_ref(&a), &out, &Options::default()).unwrap();
     let old = ids(&out).unwrap();

@@ -4,36 +4,28 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use arrow::array::{Array, AsArray};
-use arrow::datatypes::TimestampMicrosecondType;
 use fleetops::ingest::{self, Dataset, Options};
 use fleetops::schema::idx;
 
+use crate::support::{dataset_batches, fleetops_command, text_at, time_at};
+
+/// `id → (status, last action)`, one row per id.
 fn table(dir: &Path) -> BTreeMap<String, (String, Option<i64>)> {
     let mut out = BTreeMap::new();
-    for p in Dataset::new(dir).parts().unwrap() {
-        ingest::dataset::read_part(&p, |b| {
-            let ids = b.column(idx::ID).as_string::<i32>();
-            let st = b.column(idx::STATUS).as_string::<i32>();
-            let last = b
-                .column(idx::LAST_ACTION)
-                .as_primitive::<TimestampMicrosecondType>();
-            for i in 0..b.num_rows() {
-                let prev = out.insert(
-                    ids.value(i).to_string(),
-                    (
-                        st.value(i).to_string(),
-                        (!last.is_null(i)).then(|| last.value(i)),
-                    ),
-                );
-                assert!(prev.is_none(), "duplicate id in the dataset");
-            }
-            Ok(())
-        })
-        .unwrap();
+    for b in dataset_batches(dir) {
+        for i in 0..b.num_rows() {
+            let prev = out.insert(
+                text_at(b.column(idx::ID), i).unwrap(),
+                (
+                    text_at(b.column(idx::STATUS), i).unwrap(),
+                    time_at(b.column(idx::LAST_ACTION), i),
+                ),
+            );
+            assert!(prev.is_none(), "duplicate id in the dataset");
+        }
     }
     out
 }
@@ -79,12 +71,11 @@ fn sigkill_at_any_point_leaves_old_or_new_state() {
     let new = table(&reference);
     assert_eq!(new.len(), 150_000);
 
-    let bin = env!("CARGO_BIN_EXE_fleetops");
     let (mut saw_old, mut saw_new) = (0, 0);
     for delay_ms in [
         0u64, 5, 15, 30, 60, 100, 150, 250, 400, 600, 900, 1300, 2000, 3000,
     ] {
-        let mut child = Command::new(bin)
+        let mut child = fleetops_command()
             .arg("ingest")
             .arg(&b)
             .arg("--out")

@@ -2,7 +2,7 @@
 //!
 //! - Golden files: `tests/golden/report.{md,json}` (default window) and
 //!   `tests/golden/report-month.{md,json}` (an explicit window, with checks).
-//!   Any difference fails; `UPDATE_GOLDEN=1 cargo test --test report`
+//!   Any difference fails; `UPDATE_GOLDEN=1 cargo test --test it report::golden`
 //!   rewrites them (review the diff before committing).
 //! - Every named query runs on the sample and key cells are checked against
 //!   a small computation in this file over the same rows (plain Rust over the
@@ -21,7 +21,8 @@ use fleetops::report::{
 use fleetops::schema::idx;
 use fleetops::session::{self, Loaded};
 
-const SAMPLE: &str = "sample-data";
+use crate::support::SAMPLE;
+
 const HOUR: i64 = 3_600_000_000;
 const DAY: i64 = 24 * HOUR;
 

@@ -6,9 +6,8 @@
 //! (a Graph list page for device `dev-1`, NDJSON with a `deviceId`) and one
 //! record with an unparseable timestamp that is rejected.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use arrow::array::{
     Array, AsArray, Float64Array, RecordBatch, StringArray, StructArray, TimestampMicrosecondArray,
@@ -16,41 +15,16 @@ use arrow::array::{
 use arrow::datatypes::{DataType, TimeUnit};
 use serde_json::{Value, json};
 
+use crate::support::{
+    assert_ok, fixture, fleetops, fleetops_stdin, micros, read_arrow, read_parquet, sample_data,
+    stderr, stdout,
+};
+
 /// The query every format is checked with (also used by tests/interop).
-const QUERY: &str = include_str!("interop/query.sql");
+const QUERY: &str = include_str!("../interop/query.sql");
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cli")
-}
-
-fn fleetops(args: &[&str]) -> Output {
-    fleetops_stdin(args, None)
-}
-
-fn fleetops_stdin(args: &[&str], stdin: Option<&str>) -> Output {
-    let home = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fleetops"))
-        .args(args)
-        .env("HOME", home.path())
-        .env_remove("RUST_BACKTRACE")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the fleetops binary runs");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    child.wait_with_output().unwrap()
+    fixture("cli")
 }
 
 /// `fleetops sql QUERY --data FIXTURES --format FORMAT`.
@@ -66,34 +40,9 @@ fn sql(query: &str, format: &str) -> Output {
     ])
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        stdout(o),
-        stderr(o)
-    );
-}
-
 /// The warning every run over the raw fixtures prints (one rejected record).
 const REJECT_WARNING: &str =
     "fleetops: warning: 1 of 6 records rejected (query the rejects table for the reasons)";
-
-fn micros(iso: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(iso)
-        .unwrap()
-        .timestamp_micros()
-}
 
 /// The cells of each row (the header first) of a pretty-printed table.
 fn table_rows(text: &str) -> Vec<Vec<String>> {
@@ -495,24 +444,6 @@ fn check_binary(batches: &[RecordBatch]) {
     );
 }
 
-fn read_parquet(path: &Path) -> Vec<RecordBatch> {
-    let f = std::fs::File::open(path).unwrap();
-    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
-        .unwrap()
-        .build()
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap()
-}
-
-fn read_arrow(path: &Path) -> Vec<RecordBatch> {
-    let f = std::fs::File::open(path).unwrap();
-    arrow::ipc::reader::FileReader::try_new(f, None)
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap()
-}
-
 /// `sql QUERY --format FORMAT --output DIR/NAME` over `data`.
 fn export(data: &Path, format: &str, out: &Path) -> Output {
     fleetops(&[
@@ -885,26 +816,6 @@ fn data_on_an_ingested_dataset_folder() {
     assert_eq!(stdout(&o), "n\n5\n");
 }
 
-/// With `FLEETOPS_INTEROP_DIR` set, writes the exports that
-/// `tests/interop/check_exports.py` reads.
-#[test]
-fn exports_for_interop() {
-    let Some(dir) = std::env::var_os("FLEETOPS_INTEROP_DIR") else {
-        return;
-    };
-    let dir = PathBuf::from(dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for (format, name) in [
-        ("parquet", "query.parquet"),
-        ("arrow", "query.arrow"),
-        ("csv", "query.csv"),
-        ("json", "query.json"),
-        ("ndjson", "query.ndjson"),
-    ] {
-        assert_ok(&export(&fixtures(), format, &dir.join(name)));
-    }
-}
-
 #[test]
 fn a_query_may_start_with_a_comment_in_any_argument_order() {
     let data = fixtures();
@@ -965,7 +876,8 @@ fn table_escapes_control_characters() {
 #[test]
 fn hold_rows_changes_memory_not_the_table() {
     let dir = tempfile::tempdir().unwrap();
-    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/sample-data");
+    let sample = sample_data();
+    let sample = sample.to_str().unwrap();
     let table = |name: &str, extra: &[&str]| {
         let ds = dir.path().join(name);
         let mut args = vec!["ingest", sample, "--out", ds.to_str().unwrap(), "--json"];

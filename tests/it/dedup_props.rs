@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, AsArray};
+use arrow::array::RecordBatch;
 use fleetops::ingest::{self, Options};
 use fleetops::schema::idx;
 use proptest::prelude::*;
+
+use crate::support::{dataset_batches, text_at};
 
 #[derive(Debug, Clone)]
 enum Rec {
@@ -207,19 +209,7 @@ proptest! {
         prop_assert_eq!(c.records, records);
         prop_assert_eq!(c.rejected, rejected);
         prop_assert_eq!(c.rows, expected.len() as u64);
-        let mut got = BTreeMap::new();
-        for b in &m.batches {
-            let ids = b.column(idx::ID).as_string::<i32>();
-            let st = b.column(idx::STATUS).as_string::<i32>();
-            let dev = b.column(idx::DEVICE_ID).as_string::<i32>();
-            for i in 0..b.num_rows() {
-                let prev = got.insert(ids.value(i).to_string(), (
-                    st.value(i).to_string(),
-                    (!dev.is_null(i)).then(|| dev.value(i).to_string()),
-                ));
-                prop_assert!(prev.is_none(), "one row per id");
-            }
-        }
+        let got = table_of(&m.batches);
         prop_assert_eq!(&got, &expected);
 
         // On disk, in two runs split anywhere: the same table.
@@ -251,26 +241,25 @@ proptest! {
     }
 }
 
+/// `id -> (status, device_id)`, one row per id.
+fn table_of(batches: &[RecordBatch]) -> Table {
+    let mut out = BTreeMap::new();
+    for b in batches {
+        for i in 0..b.num_rows() {
+            let prev = out.insert(
+                text_at(b.column(idx::ID), i).unwrap(),
+                (
+                    text_at(b.column(idx::STATUS), i).unwrap(),
+                    text_at(b.column(idx::DEVICE_ID), i),
+                ),
+            );
+            assert!(prev.is_none(), "one row per id");
+        }
+    }
+    out
+}
+
 /// `id -> (status, device_id)` of a dataset on disk.
 fn read_table(out: &std::path::Path) -> Table {
-    let mut disk = BTreeMap::new();
-    for p in ingest::Dataset::new(out).parts().unwrap() {
-        ingest::dataset::read_part(&p, |b| {
-            let ids = b.column(idx::ID).as_string::<i32>();
-            let st = b.column(idx::STATUS).as_string::<i32>();
-            let dev = b.column(idx::DEVICE_ID).as_string::<i32>();
-            for i in 0..b.num_rows() {
-                disk.insert(
-                    ids.value(i).to_string(),
-                    (
-                        st.value(i).to_string(),
-                        (!dev.is_null(i)).then(|| dev.value(i).to_string()),
-                    ),
-                );
-            }
-            Ok(())
-        })
-        .unwrap();
-    }
-    disk
+    table_of(&dataset_batches(out))
 }

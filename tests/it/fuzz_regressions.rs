@@ -5,28 +5,20 @@
 //! so a regression fails one test instead of the whole test binary.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use fleetops::ingest::timestamp::{self, Invalid};
 use fleetops::ingest::{self, Options};
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/fuzz")
-        .join(name)
-}
+use crate::support::{fleetops, stderr};
 
-fn fleetops(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetops"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .unwrap()
+fn fixture(name: &str) -> PathBuf {
+    crate::support::fixture("fuzz").join(name)
 }
 
 /// Exit 0, or a clean one-line error: never a signal, a panic or an abort.
 fn assert_clean_exit(o: &Output, what: &str) {
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    let stderr = stderr(o);
     assert!(
         o.status.code().is_some(),
         "{what}: killed by a signal ({:?}): {stderr}",
@@ -107,7 +99,7 @@ fn out_of_range_ms_dates_are_rejected() {
         "json".as_ref(),
     ]);
     assert_clean_exit(&o, "report");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 /// The largest and smallest dates Graph can write still parse, and the
