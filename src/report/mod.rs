@@ -21,6 +21,7 @@
 //! ```
 
 pub mod fail_if;
+pub mod format;
 #[cfg(feature = "html")]
 pub mod html;
 pub mod json;
