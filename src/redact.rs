@@ -53,7 +53,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::error::{Error, Result};
-use crate::schema::{TABLE_NAME, col as cols};
+use crate::schema::{TABLE_NAME, col as cols, rejects};
 
 /// The environment variable a key can come from.
 pub const KEY_ENV: &str = "FLEETOPS_REDACT_KEY";
@@ -668,8 +668,8 @@ pub fn redact_context(ctx: &SessionContext, redactor: &Redactor) -> Result<()> {
         redactor: redactor.clone(),
         signature: Signature::any(1, Volatility::Immutable),
     });
-    wrap_table(ctx, crate::session::REJECTS_TABLE, |f| {
-        (f.name() == "record").then(|| {
+    wrap_table(ctx, rejects::TABLE_NAME, |f| {
+        (f.name() == rejects::col::RECORD).then(|| {
             record.call(vec![col(datafusion::common::Column::new_unqualified(
                 f.name(),
             ))])

@@ -26,13 +26,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use arrow::array::RecordBatch;
-use serde::Serialize;
 
 pub use dataset::{Dataset, Manifest, RunLog};
 pub use pipeline::{Counts, FileFailure, FileReject, Options, Progress, ProgressFn};
 pub use source::Limits;
 
 use crate::error::{Error, Result};
+use crate::schema::rejects::RejectLine;
 use dedup::{Index, Keys, RowLoc};
 use pipeline::Store;
 
@@ -56,31 +56,42 @@ pub struct MemoryIngest {
     pub report: IngestReport,
 }
 
-/// One line of `_rejects/<run>.ndjson`.
-#[derive(Serialize)]
-struct RejectLine<'a> {
-    file: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    response: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    index: Option<u64>,
-    reason: &'a str,
-    record: &'a str,
+impl FileReject {
+    /// The reject as its line of `_rejects/` and its row of the `rejects`
+    /// table (borrowed: nothing is copied).
+    pub fn as_line(&self) -> RejectLine<'_> {
+        RejectLine {
+            file: self.file.as_str().into(),
+            line: self.reject.location.line,
+            response: self.reject.location.response,
+            index: self.reject.location.index,
+            reason: self.reject.reason.as_str().into(),
+            record: self.reject.record.as_str().into(),
+        }
+    }
+}
+
+impl From<RejectLine<'_>> for FileReject {
+    /// A reject read back from `_rejects/`.
+    fn from(l: RejectLine<'_>) -> FileReject {
+        FileReject {
+            file: l.file.into_owned(),
+            reject: shape::Reject {
+                location: shape::Location {
+                    line: l.line,
+                    index: l.index,
+                    response: l.response,
+                },
+                reason: l.reason.into_owned(),
+                record: l.record.into_owned(),
+            },
+        }
+    }
 }
 
 /// Serialises a reject as one NDJSON line (without the newline).
 pub fn reject_json(r: &FileReject) -> String {
-    serde_json::to_string(&RejectLine {
-        file: &r.file,
-        line: r.reject.location.line,
-        response: r.reject.location.response,
-        index: r.reject.location.index,
-        reason: &r.reject.reason,
-        record: &r.reject.record,
-    })
-    .expect("strings always serialise")
+    r.as_line().to_json()
 }
 
 /// Phase timings on stderr when `FLEETOPS_TRACE` is set (for profiling).

@@ -21,7 +21,8 @@ use super::window::{self, Bounds, When, Window, format_micros};
 use crate::error::{Error, Result};
 use crate::ingest::IngestReport;
 use crate::schema::UTC;
-use crate::session::{Loaded, REJECTS_TABLE};
+use crate::schema::rejects::TABLE_NAME as REJECTS_TABLE;
+use crate::session::Loaded;
 
 /// Version of the JSON report layout; bumped when a key changes meaning.
 pub const REPORT_VERSION: u32 = 1;
