@@ -148,7 +148,7 @@ pub fn check_printable(batch: &RecordBatch) -> Result<()> {
                 for i in 0..col.len() {
                     sink.clear();
                     if f.value(i).write(&mut sink).is_err() {
-                        return Err(Error::Usage(format!(
+                        return Err(Error::BadArgument(format!(
                             "column {name}, row {}: a {dt} value no format can show (outside years 1-9999?); \
                              filter it out or cast it to a number",
                             i + 1

@@ -98,7 +98,7 @@ pub fn register_data(
     opts: &ingest::Options,
 ) -> Result<Loaded> {
     if paths.is_empty() {
-        return Err(Error::Usage(
+        return Err(Error::BadArgument(
             "--data needs a dataset folder or export files".into(),
         ));
     }

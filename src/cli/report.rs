@@ -23,7 +23,7 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
     // Every argument is checked before any data is read.
     let format = Format::from(a.format);
     if format == Format::Html && !report::HAS_HTML {
-        return Err(Error::Usage(
+        return Err(Error::BadArgument(
             "this build of fleetops has no HTML reports (build it with the `html` feature)".into(),
         ));
     }

@@ -73,7 +73,7 @@ pub(crate) fn parse_statements(ctx: &SessionContext, sql: &str) -> Result<Vec<St
     let state = ctx.state();
     let options = state.config().options();
     let dialect = dialect_from_str(options.sql_parser.dialect).ok_or_else(|| {
-        Error::Usage(format!(
+        Error::BadArgument(format!(
             "unsupported SQL dialect {}",
             options.sql_parser.dialect
         ))
@@ -140,12 +140,12 @@ pub fn run(a: SqlArgs) -> Result<ExitCode> {
     let format = OutputFormat::from(a.format);
     if a.query.is_none() {
         if a.output.is_some() {
-            return Err(Error::Usage(
+            return Err(Error::BadArgument(
                 "--output needs a QUERY (the shell writes to the terminal)".into(),
             ));
         }
         if matches!(format, OutputFormat::Parquet | OutputFormat::Arrow) {
-            return Err(Error::Usage(
+            return Err(Error::BadArgument(
                 "--format parquet and arrow need a QUERY (the shell writes text)".into(),
             ));
         }
@@ -192,7 +192,7 @@ async fn run_query(
 ) -> Result<()> {
     let statements = parse_statements(ctx, sql)?;
     if statements.is_empty() {
-        return Err(Error::Usage("the query has no SQL statement".into()));
+        return Err(Error::BadArgument("the query has no SQL statement".into()));
     }
     let mut results = Vec::new();
     for statement in statements {

@@ -224,17 +224,12 @@ fn check_redaction(manifest: &dataset::Manifest, redaction: &str, out: &Path) ->
     if before == redaction {
         return Ok(());
     }
-    let say = |r: &str| match r.strip_prefix("hmac-sha256:") {
-        Some(id) => format!("with --redact (key id {id})"),
-        None => "without --redact".to_string(),
-    };
-    Err(Error::Usage(format!(
-        "{}: this dataset was ingested {}, and this run is {}; ingest with the same setting \
-         (and key), or into a new dataset",
-        out.display(),
-        say(before),
-        say(redaction)
-    )))
+    let key_id = |r: &str| r.strip_prefix("hmac-sha256:").map(str::to_string);
+    Err(Error::RedactionMismatch {
+        path: out.to_path_buf(),
+        dataset: key_id(before),
+        run: key_id(redaction),
+    })
 }
 
 /// Ingests export files into the dataset at `out`, merging with what is

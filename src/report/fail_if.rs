@@ -75,7 +75,7 @@ impl Condition {
     pub fn parse(text: &str) -> Result<Condition> {
         let t = text.trim();
         let usage = |why: &str| {
-            Error::Usage(format!(
+            Error::BadArgument(format!(
                 "--fail-if '{text}': {why}; write METRIC OP VALUE, e.g. 'failure_rate > 0.10', \
                  with METRIC one of {} and OP one of > >= < <= == !=",
                 METRICS.join(", ")

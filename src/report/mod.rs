@@ -57,7 +57,7 @@ pub fn render(report: &Report, format: Format) -> Result<String> {
         #[cfg(feature = "html")]
         Format::Html => Ok(html::render(report)),
         #[cfg(not(feature = "html"))]
-        Format::Html => Err(Error::Usage(
+        Format::Html => Err(Error::BadArgument(
             "this build of fleetops has no HTML reports (build it with the `html` feature)".into(),
         )),
     }

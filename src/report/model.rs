@@ -605,7 +605,7 @@ impl Table {
         let c = self
             .0
             .column_by_name(name)
-            .ok_or_else(|| Error::Usage(format!("report query lost its column '{name}'")))?;
+            .ok_or_else(|| Error::Internal(format!("report query lost its column '{name}'")))?;
         Ok(arrow::compute::cast(c, to)?)
     }
 
