@@ -7,6 +7,7 @@ mod listing;
 mod report;
 mod shell;
 mod sql;
+mod trace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -220,6 +221,7 @@ pub const EXIT_BREACH: u8 = 3;
 
 /// Runs a parsed command line.
 pub fn main(cli: Cli) -> ExitCode {
+    trace::install_from_env();
     let result = match cli.command {
         Command::Ingest(a) => ingest::run(a),
         Command::Sql(a) => sql::run(a),

@@ -94,22 +94,20 @@ pub fn reject_json(r: &FileReject) -> String {
     r.as_line().to_json()
 }
 
-/// Phase timings on stderr when `FLEETOPS_TRACE` is set (for profiling).
-struct Trace(Option<std::cell::Cell<std::time::Instant>>);
+/// Phase timings of a dataset ingest, for profiling: a `tracing` event at
+/// DEBUG per phase (target `fleetops::ingest`, fields `phase` and `secs`),
+/// which `FLEETOPS_TRACE=1 fleetops ingest` prints.
+struct Trace(std::cell::Cell<std::time::Instant>);
 
 impl Trace {
     fn new() -> Self {
-        Trace(
-            std::env::var_os("FLEETOPS_TRACE")
-                .map(|_| std::cell::Cell::new(std::time::Instant::now())),
-        )
+        Trace(std::cell::Cell::new(std::time::Instant::now()))
     }
 
     fn mark(&self, phase: &str) {
-        if let Some(t) = &self.0 {
-            eprintln!("fleetops: {phase}: {:.3}s", t.get().elapsed().as_secs_f64());
-            t.set(std::time::Instant::now());
-        }
+        let secs = self.0.get().elapsed().as_secs_f64();
+        tracing::debug!(phase, secs, "ingest phase finished");
+        self.0.set(std::time::Instant::now());
     }
 }
 
