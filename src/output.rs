@@ -10,20 +10,28 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use crate::error::{Error, Result};
 
-/// An output format.
+/// An output format (`--format` of `fleetops sql` and `run`: the lower-case
+/// variant names). The CLI's help lists the names only, hence `help = None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum OutputFormat {
     /// A pretty-printed table.
+    #[cfg_attr(feature = "cli", value(help = None::<&str>))]
     Table,
     /// CSV with a header; struct columns are flattened to `parent.child`.
+    #[cfg_attr(feature = "cli", value(help = None::<&str>))]
     Csv,
     /// One JSON array of row objects, NULLs as explicit `null`.
+    #[cfg_attr(feature = "cli", value(help = None::<&str>))]
     Json,
     /// One JSON object per line, NULLs as explicit `null`.
+    #[cfg_attr(feature = "cli", value(help = None::<&str>))]
     Ndjson,
     /// A Parquet file (zstd).
+    #[cfg_attr(feature = "cli", value(help = None::<&str>))]
     Parquet,
     /// An Arrow IPC file.
+    #[cfg_attr(feature = "cli", value(help = None::<&str>))]
     Arrow,
 }
 

@@ -263,8 +263,7 @@ impl Shell<'_> {
             return writeln!(std::io::stdout(), "{}", format_name(self.format))
                 .map_err(|e| Error::io("<stdout>", e));
         }
-        let f = super::Format::from_str(arg, true)
-            .map(OutputFormat::from)
+        let f = OutputFormat::from_str(arg, true)
             .map_err(|_| Error::BadArgument(format!("unknown format {arg}")))?;
         if matches!(f, OutputFormat::Parquet | OutputFormat::Arrow) {
             return Err(Error::BadArgument(format!(

@@ -10,25 +10,12 @@ use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use tokio::runtime::Runtime;
 
-use super::{Format, SqlArgs, shell};
+use super::{SqlArgs, shell};
 use crate::error::{Error, Result};
 use crate::ingest;
 use crate::output::{self, OutputFormat};
 use crate::redact;
 use crate::session::{self, Loaded};
-
-impl From<Format> for OutputFormat {
-    fn from(f: Format) -> Self {
-        match f {
-            Format::Table => OutputFormat::Table,
-            Format::Csv => OutputFormat::Csv,
-            Format::Json => OutputFormat::Json,
-            Format::Ndjson => OutputFormat::Ndjson,
-            Format::Parquet => OutputFormat::Parquet,
-            Format::Arrow => OutputFormat::Arrow,
-        }
-    }
-}
 
 /// The result of one statement.
 #[derive(Debug)]
@@ -137,7 +124,7 @@ pub(crate) fn warn_loaded(loaded: &Loaded) {
 }
 
 pub fn run(a: SqlArgs) -> Result<ExitCode> {
-    let format = OutputFormat::from(a.format);
+    let format = a.format;
     if a.query.is_none() {
         if a.output.is_some() {
             return Err(Error::BadArgument(

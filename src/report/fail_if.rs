@@ -76,7 +76,7 @@ impl Condition {
         let t = text.trim();
         let usage = |why: &str| {
             Error::BadArgument(format!(
-                "--fail-if '{text}': {why}; write METRIC OP VALUE, e.g. 'failure_rate > 0.10', \
+                "'{text}': {why}; write METRIC OP VALUE, e.g. 'failure_rate > 0.10', \
                  with METRIC one of {} and OP one of > >= < <= == !=",
                 METRICS.join(", ")
             ))

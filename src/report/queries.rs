@@ -527,7 +527,7 @@ pub fn parse_assignment(s: &str) -> Result<(String, String)> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(Error::BadArgument(format!(
-            "--param '{s}': expected key=value, e.g. --param since=7d"
+            "'{s}': expected key=value, e.g. --param since=7d"
         ))),
     }
 }
