@@ -5,7 +5,13 @@
 //! - [`functions`] holds the SQL functions, registered by [`functions::register_all`];
 //! - [`session`] registers the `operations` table on any `SessionContext`.
 
+// The library prints nothing (the command line does) and states why a value
+// must be there (`expect`) rather than `unwrap`.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 #[cfg(feature = "cli")]
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod cli;
 pub mod error;
 pub mod functions;

@@ -3,5 +3,8 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    fleetops::cli::main(fleetops::cli::Cli::parse())
+    match fleetops::cli::Cli::try_parse() {
+        Ok(cli) => fleetops::cli::main(cli),
+        Err(refused) => fleetops::cli::refused(refused),
+    }
 }

@@ -10,20 +10,28 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use crate::error::{Error, Result};
 
-/// An output format.
+/// An output format (`--format` of `fleetops sql` and `run`: the lower-case
+/// variant names). The CLI's help lists the names only, hence `help = None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum OutputFormat {
     /// A pretty-printed table.
+    #[cfg_attr(feature = "cli", value(help = None::<&str>))]
     Table,
     /// CSV with a header; struct columns are flattened to `parent.child`.
+    #[cfg_attr(feature = "cli", value(help = None::<&str>))]
     Csv,
     /// One JSON array of row objects, NULLs as explicit `null`.
+    #[cfg_attr(feature = "cli", value(help = None::<&str>))]
     Json,
     /// One JSON object per line, NULLs as explicit `null`.
+    #[cfg_attr(feature = "cli", value(help = None::<&str>))]
     Ndjson,
     /// A Parquet file (zstd).
+    #[cfg_attr(feature = "cli", value(help = None::<&str>))]
     Parquet,
     /// An Arrow IPC file.
+    #[cfg_attr(feature = "cli", value(help = None::<&str>))]
     Arrow,
 }
 
@@ -148,7 +156,7 @@ pub fn check_printable(batch: &RecordBatch) -> Result<()> {
                 for i in 0..col.len() {
                     sink.clear();
                     if f.value(i).write(&mut sink).is_err() {
-                        return Err(Error::Usage(format!(
+                        return Err(Error::BadArgument(format!(
                             "column {name}, row {}: a {dt} value no format can show (outside years 1-9999?); \
                              filter it out or cast it to a number",
                             i + 1

@@ -53,7 +53,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::error::{Error, Result};
-use crate::schema::{TABLE_NAME, col as cols};
+use crate::schema::{TABLE_NAME, col as cols, rejects};
 
 /// The environment variable a key can come from.
 pub const KEY_ENV: &str = "FLEETOPS_REDACT_KEY";
@@ -164,7 +164,7 @@ impl fmt::Debug for Redactor {
 }
 
 fn usage(msg: impl Into<String>) -> Error {
-    Error::Usage(msg.into())
+    Error::BadArgument(msg.into())
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -231,7 +231,7 @@ impl Redactor {
         if let Some(path) = key_file {
             let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
             return Redactor::from_key_text(&bytes).map_err(|e| match e {
-                Error::Usage(m) => usage(format!("{}: {m}", path.display())),
+                Error::BadArgument(m) => usage(format!("{}: {m}", path.display())),
                 other => other,
             });
         }
@@ -239,7 +239,7 @@ impl Redactor {
             Some(v) if !v.is_empty() => {
                 use std::os::unix::ffi::OsStrExt;
                 Redactor::from_key_text(v.as_bytes()).map_err(|e| match e {
-                    Error::Usage(m) => usage(format!("{KEY_ENV}: {m}")),
+                    Error::BadArgument(m) => usage(format!("{KEY_ENV}: {m}")),
                     other => other,
                 })
             }
@@ -668,8 +668,8 @@ pub fn redact_context(ctx: &SessionContext, redactor: &Redactor) -> Result<()> {
         redactor: redactor.clone(),
         signature: Signature::any(1, Volatility::Immutable),
     });
-    wrap_table(ctx, crate::session::REJECTS_TABLE, |f| {
-        (f.name() == "record").then(|| {
+    wrap_table(ctx, rejects::TABLE_NAME, |f| {
+        (f.name() == rejects::col::RECORD).then(|| {
             record.call(vec![col(datafusion::common::Column::new_unqualified(
                 f.name(),
             ))])

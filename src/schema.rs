@@ -1,4 +1,5 @@
-//! The one Arrow schema of the `operations` table.
+//! The one Arrow schema of the `operations` table, and beside it the
+//! [`rejects`] table's.
 //!
 //! Every reader, writer and test takes its columns from here, so a column is
 //! added or renamed in exactly one place.
@@ -6,6 +7,8 @@
 use std::sync::{Arc, OnceLock};
 
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+
+pub mod rejects;
 
 /// Name of the table registered on a `SessionContext`.
 pub const TABLE_NAME: &str = "operations";

@@ -6,8 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::array::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
@@ -17,10 +16,8 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
 use crate::ingest::{self, Dataset, FileReject, IngestReport, Manifest};
+use crate::schema::rejects::{self, RejectLine, TABLE_NAME as REJECTS_TABLE};
 use crate::schema::{TABLE_NAME, operations_schema};
-
-/// Name of the table of rejected records.
-pub const REJECTS_TABLE: &str = "rejects";
 
 /// The session settings fleetops queries run with.
 pub fn session_config() -> SessionConfig {
@@ -51,53 +48,13 @@ pub enum Loaded {
     Exports { report: IngestReport },
 }
 
-/// The schema of the `rejects` table.
-pub fn rejects_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("file", DataType::Utf8, false),
-        Field::new("line", DataType::UInt64, true),
-        Field::new("response", DataType::UInt64, true),
-        Field::new("index", DataType::UInt64, true),
-        Field::new("reason", DataType::Utf8, false),
-        Field::new("record", DataType::Utf8, false),
-    ]))
-}
-
 fn rejects_batch(rejects: &[FileReject]) -> Result<RecordBatch> {
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(
-            rejects.iter().map(|r| &r.file),
-        )),
-        Arc::new(UInt64Array::from_iter(
-            rejects.iter().map(|r| r.reject.location.line),
-        )),
-        Arc::new(UInt64Array::from_iter(
-            rejects.iter().map(|r| r.reject.location.response),
-        )),
-        Arc::new(UInt64Array::from_iter(
-            rejects.iter().map(|r| r.reject.location.index),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rejects.iter().map(|r| &r.reject.reason),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rejects.iter().map(|r| &r.reject.record),
-        )),
-    ];
-    Ok(RecordBatch::try_new(rejects_schema(), cols)?)
+    let lines: Vec<RejectLine<'_>> = rejects.iter().map(FileReject::as_line).collect();
+    rejects::batch(&lines)
 }
 
 /// Reads the `_rejects/*.ndjson` files of a dataset.
 pub fn read_rejects(root: &Path) -> Result<Vec<FileReject>> {
-    #[derive(serde::Deserialize)]
-    struct Line {
-        file: String,
-        line: Option<u64>,
-        response: Option<u64>,
-        index: Option<u64>,
-        reason: String,
-        record: String,
-    }
     let dir = root.join(ingest::dataset::REJECTS_DIR);
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
         Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
@@ -108,22 +65,11 @@ pub fn read_rejects(root: &Path) -> Result<Vec<FileReject>> {
     for f in files {
         let text = std::fs::read_to_string(&f).map_err(|e| Error::io(&f, e))?;
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let l: Line = serde_json::from_str(line).map_err(|e| Error::Dataset {
+            let l: RejectLine<'_> = serde_json::from_str(line).map_err(|e| Error::Dataset {
                 path: f.clone(),
                 message: format!("a damaged reject line ({e})"),
             })?;
-            out.push(FileReject {
-                file: l.file,
-                reject: ingest::shape::Reject {
-                    location: ingest::shape::Location {
-                        line: l.line,
-                        index: l.index,
-                        response: l.response,
-                    },
-                    reason: l.reason,
-                    record: l.record,
-                },
-            });
+            out.push(FileReject::from(l));
         }
     }
     Ok(out)
@@ -152,7 +98,7 @@ pub fn register_data(
     opts: &ingest::Options,
 ) -> Result<Loaded> {
     if paths.is_empty() {
-        return Err(Error::Usage(
+        return Err(Error::BadArgument(
             "--data needs a dataset folder or export files".into(),
         ));
     }
@@ -172,7 +118,7 @@ pub fn register_data(
         let rejects = rejects_batch(&read_rejects(root)?)?;
         ctx.register_table(
             REJECTS_TABLE,
-            Arc::new(MemTable::try_new(rejects_schema(), vec![vec![rejects]])?),
+            Arc::new(MemTable::try_new(rejects::schema(), vec![vec![rejects]])?),
         )?;
         return Ok(Loaded::Dataset {
             root: root.clone(),
@@ -184,7 +130,7 @@ pub fn register_data(
     let rejects = rejects_batch(&mem.rejects)?;
     ctx.register_table(
         REJECTS_TABLE,
-        Arc::new(MemTable::try_new(rejects_schema(), vec![vec![rejects]])?),
+        Arc::new(MemTable::try_new(rejects::schema(), vec![vec![rejects]])?),
     )?;
     Ok(Loaded::Exports { report: mem.report })
 }

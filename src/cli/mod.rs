@@ -7,11 +7,16 @@ mod listing;
 mod report;
 mod shell;
 mod sql;
+mod trace;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+use crate::output::OutputFormat;
+use crate::report::{Condition, When, queries, window};
 
 /// SQL analytics over exported Microsoft Teams device operation histories.
 #[derive(Debug, Parser)]
@@ -100,17 +105,6 @@ impl RedactArgs {
     }
 }
 
-/// Output formats of `sql` and `run`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Csv,
-    Json,
-    Ndjson,
-    Parquet,
-    Arrow,
-}
-
 #[derive(Debug, Args)]
 pub struct DataArgs {
     /// A dataset written by `ingest`, or export files/folders (ingested in
@@ -128,8 +122,8 @@ pub struct SqlArgs {
     pub query: Option<String>,
     #[command(flatten)]
     pub data: DataArgs,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
     /// Write to this file (atomically) instead of stdout.
     #[arg(long)]
     pub output: Option<PathBuf>,
@@ -137,37 +131,30 @@ pub struct SqlArgs {
     pub redact: RedactArgs,
 }
 
-/// Formats of `report`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    Md,
-    Html,
-    Json,
-}
-
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
-    pub format: ReportFormat,
+    #[arg(long, value_enum, default_value_t = crate::report::Format::Markdown)]
+    pub format: crate::report::Format,
     /// Start of the window: a date, a timestamp, or a span back from --until (`7d`, `24h`).
-    #[arg(long)]
-    pub since: Option<String>,
+    #[arg(long, value_parser = When::from_str)]
+    pub since: Option<When>,
     /// End of the window (default: the latest operation in the data).
-    #[arg(long)]
-    pub until: Option<String>,
+    #[arg(long, value_parser = When::from_str)]
+    pub until: Option<When>,
     /// Write to this file (atomically) instead of stdout.
     #[arg(long)]
     pub output: Option<PathBuf>,
     /// Exit with status 3 when a headline metric breaches, e.g. 'failure_rate > 0.10'
     /// (metrics: operations, successful, failed, cancelled, in_flight, devices,
     /// failure_rate, p50_duration_s, p95_duration_s, stuck; repeatable).
-    #[arg(long, value_name = "CONDITION")]
-    pub fail_if: Vec<String>,
+    #[arg(long, value_name = "CONDITION", value_parser = Condition::from_str)]
+    pub fail_if: Vec<Condition>,
+    // Microseconds once parsed.
     /// An operation unfinished this long after creation counts as stuck.
-    #[arg(long, default_value = "24h", value_name = "SPAN")]
-    pub stuck_after: String,
+    #[arg(long, default_value = "24h", value_name = "SPAN", value_parser = window::parse_span)]
+    pub stuck_after: i64,
     /// Rows in the top-N tables (devices, error codes, stuck operations, rejects).
     #[arg(long, default_value_t = 10)]
     pub top: usize,
@@ -182,10 +169,10 @@ pub struct RunArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// A parameter, bound as a typed value: key=value.
-    #[arg(long = "param")]
-    pub params: Vec<String>,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long = "param", value_parser = queries::parse_assignment)]
+    pub params: Vec<(String, String)>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
     #[arg(long)]
     pub output: Option<PathBuf>,
     /// Folder of named queries (default: ./queries, then the ones built in).
@@ -218,8 +205,33 @@ pub fn one_line(e: &dyn std::fmt::Display) -> String {
 /// Exit status for a breached `--fail-if`.
 pub const EXIT_BREACH: u8 = 3;
 
+/// Ends a command line that clap refused. A value the library refused (a
+/// window, a span, a condition, a parameter) is one error line that names
+/// its flag, with status 1 like any other bad argument; anything else is
+/// clap's own message and status (help and version: stdout and 0).
+pub fn refused(e: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(refusal) =
+        std::error::Error::source(&e).and_then(|s| s.downcast_ref::<crate::Error>())
+    else {
+        e.exit()
+    };
+    // `--since <SINCE>`: the flag without its value name.
+    let flag = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => arg.split(' ').next().unwrap_or_default(),
+        _ => "",
+    };
+    let named = match refusal {
+        crate::Error::BadArgument(why) => crate::Error::BadArgument(format!("{flag} {why}")),
+        other => crate::Error::BadArgument(format!("{flag}: {other}")),
+    };
+    eprintln!("fleetops: error: {}", one_line(&named));
+    ExitCode::FAILURE
+}
+
 /// Runs a parsed command line.
 pub fn main(cli: Cli) -> ExitCode {
+    trace::install_from_env();
     let result = match cli.command {
         Command::Ingest(a) => ingest::run(a),
         Command::Sql(a) => sql::run(a),

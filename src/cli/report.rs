@@ -3,42 +3,29 @@
 use std::process::ExitCode;
 
 use super::sql::{is_broken_pipe, runtime, warn_loaded};
-use super::{EXIT_BREACH, QueriesArgs, ReportArgs, ReportFormat, RunArgs};
+use super::{EXIT_BREACH, QueriesArgs, ReportArgs, RunArgs};
 use crate::error::{Error, Result};
-use crate::output::{self, OutputFormat};
-use crate::report::{self, Condition, Format, ReportOptions, queries, window};
+use crate::output;
+use crate::report::{self, Format, ReportOptions, queries, window};
 use crate::{ingest, redact, session};
 
-impl From<ReportFormat> for Format {
-    fn from(f: ReportFormat) -> Self {
-        match f {
-            ReportFormat::Md => Format::Markdown,
-            ReportFormat::Html => Format::Html,
-            ReportFormat::Json => Format::Json,
-        }
-    }
-}
-
 pub fn run(a: ReportArgs) -> Result<ExitCode> {
-    // Every argument is checked before any data is read.
-    let format = Format::from(a.format);
+    // Every argument is checked before any data is read (clap has parsed
+    // the values of --since, --until, --stuck-after and --fail-if).
+    let format = a.format;
     if format == Format::Html && !report::HAS_HTML {
-        return Err(Error::Usage(
+        return Err(Error::BadArgument(
             "this build of fleetops has no HTML reports (build it with the `html` feature)".into(),
         ));
     }
     let opts = ReportOptions {
-        since: a.since.as_deref().map(window::parse_when).transpose()?,
-        until: a.until.as_deref().map(window::parse_when).transpose()?,
-        stuck_after: window::parse_span(&a.stuck_after)?,
+        since: a.since,
+        until: a.until,
+        stuck_after: a.stuck_after,
         top: a.top,
     };
     window::Window::check_order(opts.since, opts.until)?;
-    let conditions = a
-        .fail_if
-        .iter()
-        .map(|c| Condition::parse(c))
-        .collect::<Result<Vec<_>>>()?;
+    let conditions = a.fail_if;
     let redactor = a.redact.redactor()?;
 
     let ctx = session::new_context()?;
@@ -85,14 +72,10 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
 
 pub fn run_named(a: RunArgs) -> Result<ExitCode> {
     let query = queries::find(&a.name, a.queries.as_deref())?;
-    let params = a
-        .params
-        .iter()
-        .map(|p| queries::parse_assignment(p))
-        .collect::<Result<Vec<_>>>()?;
+    let params = a.params;
     // Parameters that do not depend on the data are checked before it is read.
     query.bind(&params, window::Bounds::default())?;
-    let format = OutputFormat::from(a.format);
+    let format = a.format;
     let redactor = a.redact.redactor()?;
     let ctx = session::new_context()?;
     let loaded = session::register_data(&ctx, &a.data.data, &ingest::Options::default())?;

@@ -86,8 +86,8 @@ impl Shell<'_> {
 
     /// Reads statements from a terminal with line editing and history.
     fn interactive(&mut self) -> Result<()> {
-        let mut editor: Editor<ShellHelper, DefaultHistory> =
-            Editor::new().map_err(|e| Error::Usage(format!("cannot start the shell: {e}")))?;
+        let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::new()
+            .map_err(|e| Error::BadArgument(format!("cannot start the shell: {e}")))?;
         editor.set_helper(Some(ShellHelper {
             dialect: self.dialect(),
             words: self.completion_words(),
@@ -118,7 +118,7 @@ impl Shell<'_> {
                     if let Some(h) = &history {
                         let _ = editor.save_history(h);
                     }
-                    return Err(Error::Usage(format!("cannot read input: {e}")));
+                    return Err(Error::BadArgument(format!("cannot read input: {e}")));
                 }
             }
         }
@@ -247,7 +247,7 @@ impl Shell<'_> {
             "\\d" if arg.is_empty() => self.list_tables(),
             "\\d" => self.describe(arg),
             "\\format" | "\\f" => self.set_format(arg),
-            other => Err(Error::Usage(format!(
+            other => Err(Error::BadArgument(format!(
                 "unknown command {other} (\\? lists the commands)"
             ))),
         };
@@ -263,11 +263,10 @@ impl Shell<'_> {
             return writeln!(std::io::stdout(), "{}", format_name(self.format))
                 .map_err(|e| Error::io("<stdout>", e));
         }
-        let f = super::Format::from_str(arg, true)
-            .map(OutputFormat::from)
-            .map_err(|_| Error::Usage(format!("unknown format {arg}")))?;
+        let f = OutputFormat::from_str(arg, true)
+            .map_err(|_| Error::BadArgument(format!("unknown format {arg}")))?;
         if matches!(f, OutputFormat::Parquet | OutputFormat::Arrow) {
-            return Err(Error::Usage(format!(
+            return Err(Error::BadArgument(format!(
                 "the shell prints text; for {arg} run `fleetops sql QUERY --format {arg} --output FILE`"
             )));
         }
@@ -293,7 +292,7 @@ impl Shell<'_> {
         let provider = self
             .rt
             .block_on(self.ctx.table_provider(name))
-            .map_err(|_| Error::Usage(format!("no table named {name} (\\d lists them)")))?;
+            .map_err(|_| Error::BadArgument(format!("no table named {name} (\\d lists them)")))?;
         let schema = provider.schema();
         let mut rows: Vec<(String, String, bool)> = Vec::new();
         describe_fields(schema.fields(), "", &mut rows);

@@ -10,25 +10,12 @@ use datafusion::sql::parser::{DFParserBuilder, Statement};
 use datafusion::sql::sqlparser::dialect::dialect_from_str;
 use tokio::runtime::Runtime;
 
-use super::{Format, SqlArgs, shell};
+use super::{SqlArgs, shell};
 use crate::error::{Error, Result};
 use crate::ingest;
 use crate::output::{self, OutputFormat};
 use crate::redact;
 use crate::session::{self, Loaded};
-
-impl From<Format> for OutputFormat {
-    fn from(f: Format) -> Self {
-        match f {
-            Format::Table => OutputFormat::Table,
-            Format::Csv => OutputFormat::Csv,
-            Format::Json => OutputFormat::Json,
-            Format::Ndjson => OutputFormat::Ndjson,
-            Format::Parquet => OutputFormat::Parquet,
-            Format::Arrow => OutputFormat::Arrow,
-        }
-    }
-}
 
 /// The result of one statement.
 #[derive(Debug)]
@@ -73,7 +60,7 @@ pub(crate) fn parse_statements(ctx: &SessionContext, sql: &str) -> Result<Vec<St
     let state = ctx.state();
     let options = state.config().options();
     let dialect = dialect_from_str(options.sql_parser.dialect).ok_or_else(|| {
-        Error::Usage(format!(
+        Error::BadArgument(format!(
             "unsupported SQL dialect {}",
             options.sql_parser.dialect
         ))
@@ -137,15 +124,15 @@ pub(crate) fn warn_loaded(loaded: &Loaded) {
 }
 
 pub fn run(a: SqlArgs) -> Result<ExitCode> {
-    let format = OutputFormat::from(a.format);
+    let format = a.format;
     if a.query.is_none() {
         if a.output.is_some() {
-            return Err(Error::Usage(
+            return Err(Error::BadArgument(
                 "--output needs a QUERY (the shell writes to the terminal)".into(),
             ));
         }
         if matches!(format, OutputFormat::Parquet | OutputFormat::Arrow) {
-            return Err(Error::Usage(
+            return Err(Error::BadArgument(
                 "--format parquet and arrow need a QUERY (the shell writes text)".into(),
             ));
         }
@@ -192,7 +179,7 @@ async fn run_query(
 ) -> Result<()> {
     let statements = parse_statements(ctx, sql)?;
     if statements.is_empty() {
-        return Err(Error::Usage("the query has no SQL statement".into()));
+        return Err(Error::BadArgument("the query has no SQL statement".into()));
     }
     let mut results = Vec::new();
     for statement in statements {

@@ -299,16 +299,9 @@ impl Dataset {
             Err(fs::TryLockError::WouldBlock) => {
                 let holder = fs::read_to_string(&path).unwrap_or_default();
                 let holder = holder.trim();
-                return Err(Error::Dataset {
+                return Err(Error::Locked {
                     path: self.root.clone(),
-                    message: format!(
-                        "another ingest is writing this dataset ({}); wait for it, or pass --wait to queue behind it",
-                        if holder.is_empty() {
-                            "holder unknown"
-                        } else {
-                            holder
-                        }
-                    ),
+                    holder: (!holder.is_empty()).then(|| holder.to_string()),
                 });
             }
             Err(fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),

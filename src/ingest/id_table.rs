@@ -65,6 +65,7 @@ impl<V> IdTable<V> {
     /// Asks the CPU to bring `key`'s first slot into cache: merging calls
     /// this a few records ahead so that the misses overlap.
     #[inline]
+    #[allow(unsafe_code)]
     pub(crate) fn prefetch(&self, key: u128) {
         let slot: &Slot = &self.slots[self.home(key)];
         #[cfg(target_arch = "x86_64")]

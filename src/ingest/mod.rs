@@ -26,13 +26,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use arrow::array::RecordBatch;
-use serde::Serialize;
 
 pub use dataset::{Dataset, Manifest, RunLog};
 pub use pipeline::{Counts, FileFailure, FileReject, Options, Progress, ProgressFn};
 pub use source::Limits;
 
 use crate::error::{Error, Result};
+use crate::schema::rejects::RejectLine;
 use dedup::{Index, Keys, RowLoc};
 use pipeline::Store;
 
@@ -56,49 +56,58 @@ pub struct MemoryIngest {
     pub report: IngestReport,
 }
 
-/// One line of `_rejects/<run>.ndjson`.
-#[derive(Serialize)]
-struct RejectLine<'a> {
-    file: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    response: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    index: Option<u64>,
-    reason: &'a str,
-    record: &'a str,
+impl FileReject {
+    /// The reject as its line of `_rejects/` and its row of the `rejects`
+    /// table (borrowed: nothing is copied).
+    pub fn as_line(&self) -> RejectLine<'_> {
+        RejectLine {
+            file: self.file.as_str().into(),
+            line: self.reject.location.line,
+            response: self.reject.location.response,
+            index: self.reject.location.index,
+            reason: self.reject.reason.as_str().into(),
+            record: self.reject.record.as_str().into(),
+        }
+    }
+}
+
+impl From<RejectLine<'_>> for FileReject {
+    /// A reject read back from `_rejects/`.
+    fn from(l: RejectLine<'_>) -> FileReject {
+        FileReject {
+            file: l.file.into_owned(),
+            reject: shape::Reject {
+                location: shape::Location {
+                    line: l.line,
+                    index: l.index,
+                    response: l.response,
+                },
+                reason: l.reason.into_owned(),
+                record: l.record.into_owned(),
+            },
+        }
+    }
 }
 
 /// Serialises a reject as one NDJSON line (without the newline).
 pub fn reject_json(r: &FileReject) -> String {
-    serde_json::to_string(&RejectLine {
-        file: &r.file,
-        line: r.reject.location.line,
-        response: r.reject.location.response,
-        index: r.reject.location.index,
-        reason: &r.reject.reason,
-        record: &r.reject.record,
-    })
-    .expect("strings always serialise")
+    r.as_line().to_json()
 }
 
-/// Phase timings on stderr when `FLEETOPS_TRACE` is set (for profiling).
-struct Trace(Option<std::cell::Cell<std::time::Instant>>);
+/// Phase timings of a dataset ingest, for profiling: a `tracing` event at
+/// DEBUG per phase (target `fleetops::ingest`, fields `phase` and `secs`),
+/// which `FLEETOPS_TRACE=1 fleetops ingest` prints.
+struct Trace(std::cell::Cell<std::time::Instant>);
 
 impl Trace {
     fn new() -> Self {
-        Trace(
-            std::env::var_os("FLEETOPS_TRACE")
-                .map(|_| std::cell::Cell::new(std::time::Instant::now())),
-        )
+        Trace(std::cell::Cell::new(std::time::Instant::now()))
     }
 
     fn mark(&self, phase: &str) {
-        if let Some(t) = &self.0 {
-            eprintln!("fleetops: {phase}: {:.3}s", t.get().elapsed().as_secs_f64());
-            t.set(std::time::Instant::now());
-        }
+        let secs = self.0.get().elapsed().as_secs_f64();
+        tracing::debug!(phase, secs, "ingest phase finished");
+        self.0.set(std::time::Instant::now());
     }
 }
 
@@ -213,17 +222,12 @@ fn check_redaction(manifest: &dataset::Manifest, redaction: &str, out: &Path) ->
     if before == redaction {
         return Ok(());
     }
-    let say = |r: &str| match r.strip_prefix("hmac-sha256:") {
-        Some(id) => format!("with --redact (key id {id})"),
-        None => "without --redact".to_string(),
-    };
-    Err(Error::Usage(format!(
-        "{}: this dataset was ingested {}, and this run is {}; ingest with the same setting \
-         (and key), or into a new dataset",
-        out.display(),
-        say(before),
-        say(redaction)
-    )))
+    let key_id = |r: &str| r.strip_prefix("hmac-sha256:").map(str::to_string);
+    Err(Error::RedactionMismatch {
+        path: out.to_path_buf(),
+        dataset: key_id(before),
+        run: key_id(redaction),
+    })
 }
 
 /// Ingests export files into the dataset at `out`, merging with what is

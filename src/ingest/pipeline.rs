@@ -18,7 +18,7 @@ use super::dataset::{PART_ROWS, ROW_GROUP_ROWS};
 use super::dedup::{IdHasher, Index, Keys, Merge, RowLoc};
 use super::discover::InputFile;
 use super::shape::{self, FileContext, Reject, UnitsDecoder, WorkKind};
-use super::source::{self, Limits, OpenDir, Source, Whole};
+use super::source::{self, Limits, OpenDir, ReadError, Source, Whole};
 use crate::error::{Error, Result};
 
 /// Progress of a run, for a progress bar.
@@ -445,10 +445,10 @@ struct Done {
 enum Msg {
     Bytes(u64),
     /// Decoded units: `(file, seq, result)`.
-    Works(Vec<(usize, u64, std::result::Result<Box<Done>, String>)>),
+    Works(Vec<(usize, u64, std::result::Result<Box<Done>, ReadError>)>),
     /// Files read to their end (by the reader or a worker): `(file, units
     /// made of it, error)`.
-    FileEnds(Vec<(usize, u64, Option<String>)>),
+    FileEnds(Vec<(usize, u64, Option<ReadError>)>),
     /// The reader has handed out every file.
     ReaderDone,
     Fatal(Error),
@@ -480,7 +480,7 @@ struct FileAcc {
     failed_works: u64,
     /// Units made of the file, once its end was reported.
     expected: Option<u64>,
-    error: Option<String>,
+    error: Option<ReadError>,
 }
 
 impl FileAcc {
@@ -594,7 +594,7 @@ impl<'a> Worker<'a> {
         let results = ids
             .zip(out.units)
             .map(|((fi, seq), (rows, result))| {
-                let result = result.map(|o| {
+                let result = result.map_err(ReadError::NotJson).map(|o| {
                     let mine = match &stored {
                         Some((part, keys, n)) if !rows.is_empty() => Some(Stored {
                             part: *part,
@@ -703,7 +703,7 @@ impl<'a> Worker<'a> {
             let mut seq = 0u64;
             let r = source.split(head, &limits, &mut |work, n| {
                 if self.cancel.load(Ordering::Relaxed) {
-                    return Err("cancelled".into());
+                    return Err(ReadError::Cancelled);
                 }
                 bytes += n;
                 seq += 1;
@@ -713,7 +713,7 @@ impl<'a> Worker<'a> {
                     match self.work_tx.try_send(Task::Decode((id.0, id.1, work))) {
                         Ok(()) => {}
                         Err(TrySendError::Full(Task::Decode(job))) => self.decode(job),
-                        Err(_) => return Err("cancelled".into()),
+                        Err(_) => return Err(ReadError::Cancelled),
                     }
                 } else {
                     pending.decoder.push(work.unit(), ctx);
@@ -822,12 +822,12 @@ pub(crate) fn run(
                     let mut seq = 0u64;
                     let r = source::split(f, &limits, &mut |work, bytes| {
                         if cancel.load(Ordering::Relaxed) {
-                            return Err("cancelled".into());
+                            return Err(ReadError::Cancelled);
                         }
                         let _ = res_tx.send(Msg::Bytes(bytes));
                         work_tx
                             .send(Task::Decode((fi, seq, work)))
-                            .map_err(|_| "cancelled".to_string())?;
+                            .map_err(|_| ReadError::Cancelled)?;
                         seq += 1;
                         Ok(())
                     });
@@ -989,19 +989,19 @@ pub(crate) fn run(
                 if let Some(p) = &opts.progress {
                     p(Progress::File);
                 }
-                if let Some(message) = acc.error {
+                if let Some(error) = acc.error {
                     if opts.keep_going {
                         rerun |= acc.merged > 0;
                         failures.push(FileFailure {
                             file: name.clone(),
-                            message,
+                            message: error.to_string(),
                         });
                         continue;
                     }
                     cancel.store(true, Ordering::Relaxed);
                     fatal = Some(Error::BadFile {
                         file: name.clone(),
-                        message: format!("{message} (use --keep-going to ingest the other files)"),
+                        message: format!("{error} (use --keep-going to ingest the other files)"),
                     });
                     break;
                 }

@@ -13,6 +13,58 @@ use flate2::read::MultiGzDecoder;
 use super::discover::InputFile;
 use super::shape::{Unit, WorkKind};
 
+/// Why a whole input file could not be read. The text of each is what a
+/// user sees after the file's name (`--keep-going` skips such a file).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The run stopped before this file was read to its end (another file
+    /// failed, or the collector went away): not the file's fault, never
+    /// reported for it.
+    #[error("cancelled")]
+    Cancelled,
+    /// The file could not be opened or read.
+    #[error("cannot be read: {0}")]
+    Unreadable(#[source] io::Error),
+    /// Compressed data that ends too early.
+    #[error("the compressed data is cut off; the file is incomplete: export it again")]
+    Truncated,
+    /// Compressed data that does not decompress.
+    #[error("cannot be decompressed ({0}); the file is damaged")]
+    Damaged(#[source] io::Error),
+    /// Any other failure of a reader, in the reader's own words (a
+    /// decompressor's message).
+    #[error(transparent)]
+    Other(io::Error),
+    /// A compressed file expands past `--max-decompressed-bytes`.
+    #[error("it expands to more than {limit} bytes (limit --max-decompressed-bytes): not ingested")]
+    ExpandsPastLimit {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// A compressed file expands like a decompression bomb.
+    #[error("it expands more than {ratio}-fold, like a decompression bomb: not ingested")]
+    Bomb {
+        /// The expansion allowed past the first 16 MiB.
+        ratio: u64,
+    },
+    /// A JSON document (anything but NDJSON) over `--max-document-bytes`.
+    #[error(
+        "the JSON document is larger than {limit} bytes (--max-document-bytes); split it, or \
+         export it as NDJSON"
+    )]
+    DocumentTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// A file that starts as UTF-16 but is not.
+    #[error("not valid UTF-16 text ({0})")]
+    NotUtf16(#[source] std::char::DecodeUtf16Error),
+    /// The decoder found the file unreadable as JSON (not JSON, or cut off);
+    /// the text says where.
+    #[error("{0}")]
+    NotJson(String),
+}
+
 /// Bytes of NDJSON per unit of work (and of small documents bundled into
 /// one): 4 MiB rather than 2 halves the batches, and with them the fixed
 /// costs of each (Parquet writes, messages, merges), for 2–6% less time and
@@ -78,17 +130,16 @@ impl<R: Read> Read for BombGuard<R> {
             .compressed
             .load(std::sync::atomic::Ordering::Relaxed)
             .max(1);
+        // The typed error rides inside the `io::Error` to `read_error`.
         if self.out > self.limits.max_decompressed_bytes {
-            return Err(io::Error::other(format!(
-                "it expands to more than {} bytes (limit --max-decompressed-bytes): not ingested",
-                self.limits.max_decompressed_bytes
-            )));
+            return Err(io::Error::other(ReadError::ExpandsPastLimit {
+                limit: self.limits.max_decompressed_bytes,
+            }));
         }
         if self.out > 16 << 20 && self.out / input > self.limits.max_compression_ratio {
-            return Err(io::Error::other(format!(
-                "it expands more than {}-fold, like a decompression bomb: not ingested",
-                self.limits.max_compression_ratio
-            )));
+            return Err(io::Error::other(ReadError::Bomb {
+                ratio: self.limits.max_compression_ratio,
+            }));
         }
         Ok(n)
     }
@@ -111,12 +162,12 @@ pub enum Whole<'b> {
 }
 
 impl Source {
-    /// Opens `file`, relative to `dir` when the file is in it (`Err`: a
-    /// message for the whole file).
-    pub fn open(file: &InputFile, dir: &mut OpenDir) -> Result<Source, String> {
+    /// Opens `file`, relative to `dir` when the file is in it (`Err`: the
+    /// whole file is unreadable).
+    pub fn open(file: &InputFile, dir: &mut OpenDir) -> Result<Source, ReadError> {
         Ok(Source {
             r: match &file.path {
-                Some(p) => Box::new(dir.open(p).map_err(|e| read_error(&e))?),
+                Some(p) => Box::new(dir.open(p).map_err(read_error)?),
                 None => Box::new(io::stdin()),
             },
         })
@@ -131,7 +182,7 @@ impl Source {
         &mut self,
         buf: &'b mut Vec<u8>,
         limits: &Limits,
-    ) -> Result<Whole<'b>, String> {
+    ) -> Result<Whole<'b>, ReadError> {
         let block = limits.block_bytes.max(1024);
         if buf.len() < block {
             buf.resize(block, 0);
@@ -142,7 +193,7 @@ impl Source {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(read_error(&e)),
+                Err(e) => return Err(read_error(e)),
             }
         }
         let data = &buf[..filled];
@@ -174,28 +225,28 @@ impl Source {
 
     /// Cuts the file into units of work, handing each to `emit` in order,
     /// starting from `head` (bytes already read, and whether more may
-    /// follow) when given. `Err` is a message for the whole file (it
-    /// cannot be decompressed or read).
+    /// follow) when given. `Err`: the whole file is unreadable (it cannot
+    /// be decompressed or read), or `emit` said to stop.
     pub fn split(
         self,
         head: Option<(Vec<u8>, bool)>,
         limits: &Limits,
-        emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), String>,
-    ) -> Result<(), String> {
+        emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), ReadError>,
+    ) -> Result<(), ReadError> {
         let block = limits.block_bytes.max(1024);
         let mut r = self.r;
         let (mut buf, mut more) = match head {
             Some(head) => head,
             None => {
                 let mut buf = Vec::with_capacity(block + (block >> 2));
-                let more = fill(&mut *r, &mut buf, block).map_err(|e| read_error(&e))?;
+                let more = fill(&mut *r, &mut buf, block).map_err(read_error)?;
                 (buf, more)
             }
         };
         if buf.starts_with(&GZIP) {
             r = gunzip(std::mem::take(&mut buf), r, limits);
             buf = Vec::with_capacity(block + (block >> 2));
-            more = fill(&mut *r, &mut buf, block).map_err(|e| read_error(&e))?;
+            more = fill(&mut *r, &mut buf, block).map_err(read_error)?;
         }
         match start(&buf, more) {
             Start::Utf16 => {
@@ -335,38 +386,35 @@ fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
     Ok(buf.len() >= target)
 }
 
-fn read_rest(r: &mut dyn Read, buf: &mut Vec<u8>, limits: &Limits) -> Result<(), String> {
+fn read_rest(r: &mut dyn Read, buf: &mut Vec<u8>, limits: &Limits) -> Result<(), ReadError> {
     let room = limits.max_document_bytes.saturating_sub(buf.len() as u64);
-    r.take(room + 1)
-        .read_to_end(buf)
-        .map_err(|e| read_error(&e))?;
+    r.take(room + 1).read_to_end(buf).map_err(read_error)?;
     if buf.len() as u64 > limits.max_document_bytes {
         return Err(too_big(limits));
     }
     Ok(())
 }
 
-fn too_big(limits: &Limits) -> String {
-    format!(
-        "the JSON document is larger than {} bytes (--max-document-bytes); split it, or export it as NDJSON",
-        limits.max_document_bytes
-    )
-}
-
-fn read_error(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::UnexpectedEof => {
-            "the compressed data is cut off; the file is incomplete: export it again".into()
-        }
-        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
-            format!("cannot be decompressed ({e}); the file is damaged")
-        }
-        io::ErrorKind::Other => e.to_string(),
-        _ => format!("cannot be read: {e}"),
+fn too_big(limits: &Limits) -> ReadError {
+    ReadError::DocumentTooLarge {
+        limit: limits.max_document_bytes,
     }
 }
 
-fn utf16(data: &[u8], little: bool) -> Result<Vec<u8>, String> {
+/// What a failed read says about the file.
+fn read_error(e: io::Error) -> ReadError {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => ReadError::Truncated,
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => ReadError::Damaged(e),
+        io::ErrorKind::Other => match e.downcast::<ReadError>() {
+            Ok(limit) => limit,
+            Err(e) => ReadError::Other(e),
+        },
+        _ => ReadError::Unreadable(e),
+    }
+}
+
+fn utf16(data: &[u8], little: bool) -> Result<Vec<u8>, ReadError> {
     let units = data[2..].chunks(2).map(|c| {
         let pair = [c[0], *c.get(1).unwrap_or(&0)];
         if little {
@@ -378,7 +426,7 @@ fn utf16(data: &[u8], little: bool) -> Result<Vec<u8>, String> {
     char::decode_utf16(units)
         .collect::<Result<String, _>>()
         .map(String::into_bytes)
-        .map_err(|e| format!("not valid UTF-16 text ({e})"))
+        .map_err(ReadError::NotUtf16)
 }
 
 /// True when the first line of `data` is a complete JSON value: the file is
@@ -389,13 +437,14 @@ fn first_line_complete(data: &[u8]) -> Option<bool> {
     Some(serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok())
 }
 
-/// Cuts `file` into units of work, handing each to `emit` in order. `Err` is
-/// a message for the whole file (it cannot be opened, decompressed or read).
+/// Cuts `file` into units of work, handing each to `emit` in order. `Err`:
+/// the whole file is unreadable (it cannot be opened, decompressed or
+/// read), or `emit` said to stop.
 pub fn split(
     file: &InputFile,
     limits: &Limits,
-    emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), String>,
-) -> Result<(), String> {
+    emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
     Source::open(file, &mut OpenDir::default())?.split(None, limits, emit)
 }
 
@@ -404,13 +453,13 @@ fn ndjson(
     mut buf: Vec<u8>,
     block: usize,
     limits: &Limits,
-    emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), String>,
-) -> Result<(), String> {
+    emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
     let mut first_line = 1u64;
     loop {
         let more = if buf.len() < block {
             let want = block - buf.len();
-            fill(r, &mut buf, want).map_err(|e| read_error(&e))?
+            fill(r, &mut buf, want).map_err(read_error)?
         } else {
             true
         };
@@ -451,7 +500,7 @@ fn ndjson(
                     let mut bytes = buf.len() as u64;
                     buf.clear();
                     loop {
-                        let more = fill(r, &mut buf, block).map_err(|e| read_error(&e))?;
+                        let more = fill(r, &mut buf, block).map_err(read_error)?;
                         match memchr::memchr(b'\n', &buf) {
                             Some(pos) => {
                                 bytes += pos as u64;
@@ -478,7 +527,7 @@ fn ndjson(
                     first_line += 1;
                     continue;
                 }
-                let more = fill(r, &mut buf, block).map_err(|e| read_error(&e))?;
+                let more = fill(r, &mut buf, block).map_err(read_error)?;
                 if !more {
                     let n = buf.len() as u64;
                     return emit(
@@ -619,5 +668,54 @@ mod tests {
         assert!(blocks.iter().all(|(k, _)| k.starts_with("lines@")));
         let joined: Vec<u8> = blocks.iter().flat_map(|(_, d)| d.clone()).collect();
         assert_eq!(joined, nd);
+    }
+
+    /// The reason a whole file is refused comes out as its own variant,
+    /// also from inside the decompressing reader.
+    #[test]
+    fn a_refused_file_says_why_in_a_variant() {
+        let dir = tempfile::tempdir().unwrap();
+        let read = |name: &str, bytes: &[u8], limits: Limits| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let file = InputFile {
+                path: Some(path),
+                name: name.into(),
+                path_device: None,
+                size: None,
+            };
+            split(&file, &limits, &mut |_, _| Ok(())).unwrap_err()
+        };
+        let small = Limits {
+            max_decompressed_bytes: 1000,
+            max_document_bytes: 10,
+            ..Limits::default()
+        };
+        let e = read("big.json.gz", &gz(&[b' '; 300_000]), small);
+        assert!(
+            matches!(e, ReadError::ExpandsPastLimit { limit: 1000 }),
+            "{e}"
+        );
+        let e = read("cut.json.gz", &gz(b"{\"value\":[]}")[..12], small);
+        assert!(matches!(e, ReadError::Truncated), "{e}");
+        let e = read("doc.json", br#"{"value":[{"id":"a"}]}"#, small);
+        assert!(
+            matches!(e, ReadError::DocumentTooLarge { limit: 10 }),
+            "{e}"
+        );
+        let e = read("u16.json", b"\xff\xfe\x00\xd8\x00\xd8", small);
+        assert!(matches!(e, ReadError::NotUtf16(_)), "{e}");
+        // `emit` stops a file by saying so, not with a message.
+        let path = dir.path().join("doc.json");
+        let file = InputFile {
+            path: Some(path),
+            name: "doc.json".into(),
+            path_device: None,
+            size: None,
+        };
+        let e = split(&file, &Limits::default(), &mut |_, _| {
+            Err(ReadError::Cancelled)
+        });
+        assert!(matches!(e, Err(ReadError::Cancelled)));
     }
 }

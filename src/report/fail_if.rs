@@ -75,8 +75,8 @@ impl Condition {
     pub fn parse(text: &str) -> Result<Condition> {
         let t = text.trim();
         let usage = |why: &str| {
-            Error::Usage(format!(
-                "--fail-if '{text}': {why}; write METRIC OP VALUE, e.g. 'failure_rate > 0.10', \
+            Error::BadArgument(format!(
+                "'{text}': {why}; write METRIC OP VALUE, e.g. 'failure_rate > 0.10', \
                  with METRIC one of {} and OP one of > >= < <= == !=",
                 METRICS.join(", ")
             ))

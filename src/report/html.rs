@@ -8,7 +8,7 @@ use std::fmt::Write;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::markdown::{NONE, fmt_change, fmt_rate, fmt_secs, fmt_value};
+use super::format::{NONE, fmt_change, fmt_rate, fmt_secs, fmt_value};
 use super::model::{Report, TypeRow};
 use super::tables;
 use super::window::{format_minute, format_span};

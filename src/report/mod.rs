@@ -21,6 +21,7 @@
 //! ```
 
 pub mod fail_if;
+pub mod format;
 #[cfg(feature = "html")]
 pub mod html;
 pub mod json;
@@ -39,11 +40,19 @@ pub use window::{When, Window};
 use crate::error::Error;
 use crate::error::Result;
 
-/// A report format.
+/// A report format (`--format md|html|json` of `fleetops report`; the CLI's
+/// help lists the names only, hence `help = None`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Format {
+    /// GitHub-flavoured Markdown.
+    #[cfg_attr(feature = "cli", value(name = "md", help = None::<&str>))]
     Markdown,
+    /// One self-contained HTML file with inline SVG charts (the `html` feature).
+    #[cfg_attr(feature = "cli", value(help = None::<&str>))]
     Html,
+    /// JSON for alerting and dashboards.
+    #[cfg_attr(feature = "cli", value(help = None::<&str>))]
     Json,
 }
 
@@ -56,7 +65,7 @@ pub fn render(report: &Report, format: Format) -> Result<String> {
         #[cfg(feature = "html")]
         Format::Html => Ok(html::render(report)),
         #[cfg(not(feature = "html"))]
-        Format::Html => Err(Error::Usage(
+        Format::Html => Err(Error::BadArgument(
             "this build of fleetops has no HTML reports (build it with the `html` feature)".into(),
         )),
     }

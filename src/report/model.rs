@@ -26,8 +26,9 @@ use super::window::{self, Bounds, When, Window, format_micros};
 use crate::error::{Error, Result};
 use crate::functions::{operation_stats, stats_column as stat};
 use crate::ingest::IngestReport;
+use crate::schema::rejects::TABLE_NAME as REJECTS_TABLE;
 use crate::schema::{TABLE_NAME, UTC, col as input};
-use crate::session::{Loaded, REJECTS_TABLE};
+use crate::session::Loaded;
 
 /// Version of the JSON report layout; bumped when a key changes meaning.
 pub const REPORT_VERSION: u32 = 1;
@@ -581,7 +582,7 @@ impl Table {
         let c = self
             .0
             .column_by_name(name)
-            .ok_or_else(|| Error::Usage(format!("report query lost its column '{name}'")))?;
+            .ok_or_else(|| Error::Internal(format!("report query lost its column '{name}'")))?;
         Ok(arrow::compute::cast(c, to)?)
     }
 

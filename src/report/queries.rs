@@ -159,7 +159,7 @@ impl NamedQuery {
                 Origin::BuiltIn => format!("built-in query '{name}'"),
                 Origin::File(p) => p.display().to_string(),
             };
-            Error::Usage(format!("{at}: {msg}"))
+            Error::BadArgument(format!("{at}: {msg}"))
         };
         let mut fields: Vec<(String, String)> = Vec::new();
         for line in text.lines() {
@@ -232,7 +232,7 @@ impl NamedQuery {
         for (k, v) in given {
             if !self.params.iter().any(|p| &p.name == k) {
                 let known: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
-                return Err(Error::Usage(format!(
+                return Err(Error::BadArgument(format!(
                     "query '{}' has no parameter '{k}' (it takes: {})",
                     self.name,
                     if known.is_empty() {
@@ -243,7 +243,7 @@ impl NamedQuery {
                 )));
             }
             if values.insert(k, v).is_some() {
-                return Err(Error::Usage(format!("parameter '{k}' given twice")));
+                return Err(Error::BadArgument(format!("parameter '{k}' given twice")));
             }
         }
         let mut out: HashMap<String, ScalarValue> = HashMap::new();
@@ -252,7 +252,7 @@ impl NamedQuery {
                 (Some(v), _) => *v,
                 (None, Some(d)) => d.as_str(),
                 (None, None) => {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::BadArgument(format!(
                         "query '{}' needs --param {}=<{}> ({})",
                         self.name,
                         p.name,
@@ -263,10 +263,10 @@ impl NamedQuery {
             };
             let v = p.ty.value(text, bounds).map_err(|e| {
                 let why = match e {
-                    Error::Usage(m) => m,
+                    Error::BadArgument(m) => m,
                     other => one_line(&other),
                 };
-                Error::Usage(format!("parameter '{}': {why}", p.name))
+                Error::BadArgument(format!("parameter '{}': {why}", p.name))
             })?;
             out.insert(p.name.clone(), v);
         }
@@ -295,7 +295,7 @@ impl NamedQuery {
         let df = ctx
             .sql(&self.sql)
             .await
-            .map_err(|e| Error::Usage(format!("query '{}': {}", self.name, one_line(&e))))?;
+            .map_err(|e| Error::BadArgument(format!("query '{}': {}", self.name, one_line(&e))))?;
         Ok(df.with_param_values(values)?)
     }
 }
@@ -318,7 +318,7 @@ impl ParamType {
     /// The typed value of `text`.
     pub fn value(self, text: &str, bounds: Bounds) -> Result<ScalarValue> {
         let t = text.trim();
-        let bad = |what: &str| Error::Usage(format!("'{text}' is not {what}"));
+        let bad = |what: &str| Error::BadArgument(format!("'{text}' is not {what}"));
         Ok(match self {
             ParamType::Int => ScalarValue::Int64(Some(t.parse().map_err(|_| bad("an integer"))?)),
             ParamType::Float => {
@@ -470,7 +470,7 @@ pub fn find(name: &str, dir: Option<&Path>) -> Result<NamedQuery> {
     }
     let name = name.strip_suffix(".sql").unwrap_or(name);
     all.iter().find(|q| q.name == name).cloned().ok_or_else(|| {
-        Error::Usage(format!(
+        Error::BadArgument(format!(
             "no query named '{name}' (list them with `fleetops queries`; known: {})",
             names.into_iter().collect::<Vec<_>>().join(", ")
         ))
@@ -526,8 +526,8 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 pub fn parse_assignment(s: &str) -> Result<(String, String)> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
-        _ => Err(Error::Usage(format!(
-            "--param '{s}': expected key=value, e.g. --param since=7d"
+        _ => Err(Error::BadArgument(format!(
+            "'{s}': expected key=value, e.g. --param since=7d"
         ))),
     }
 }

@@ -2,7 +2,7 @@
 //! the cell texts are chosen here once; each renderer only says how text is
 //! made safe for it and then draws the table.
 
-use super::markdown::{NONE, fmt_rate, fmt_secs};
+use super::format::{NONE, fmt_rate, fmt_secs};
 use super::model::Report;
 use super::window::format_minute;
 

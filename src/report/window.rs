@@ -95,7 +95,7 @@ impl std::str::FromStr for When {
 pub fn parse_when(text: &str) -> Result<When> {
     let t = text.trim();
     let bad = || {
-        Error::Usage(format!(
+        Error::BadArgument(format!(
             "'{text}' is not a point in time: give a date (2026-11-20), a timestamp \
              (2026-11-20T08:00:00Z) or a span back (7d, 24h, 90m)"
         ))
@@ -157,7 +157,7 @@ pub fn parse_timestamp(t: &str) -> Option<i64> {
 /// Returns microseconds.
 pub fn parse_span(text: &str) -> Result<i64> {
     let bad = || {
-        Error::Usage(format!(
+        Error::BadArgument(format!(
             "'{text}' is not a span: use a number and a unit, w d h m s or ms (7d, 24h, 1d12h, 90m)"
         ))
     };
@@ -218,7 +218,7 @@ impl Window {
             .unwrap_or(When::Ago(DEFAULT_SPAN))
             .resolve(End::Start, until, bounds);
         if since > until {
-            return Err(Error::Usage(format!(
+            return Err(Error::BadArgument(format!(
                 "the window starts ({}) after it ends ({})",
                 format_micros(since),
                 format_micros(until)
@@ -253,7 +253,7 @@ impl Window {
             _ => None,
         };
         match (fixed(since, End::Start), fixed(until, End::End)) {
-            (Some(a), Some(b)) if a > b => Err(Error::Usage(format!(
+            (Some(a), Some(b)) if a > b => Err(Error::BadArgument(format!(
                 "the window starts ({}) after it ends ({})",
                 format_micros(a),
                 format_micros(b)
