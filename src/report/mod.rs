@@ -20,21 +20,21 @@
 //! # Ok(()) }
 //! ```
 
-pub mod fail_if;
-pub mod format;
+pub(crate) mod fail_if;
+pub(crate) mod format;
 #[cfg(feature = "html")]
-pub mod html;
-pub mod json;
-pub mod markdown;
+pub(crate) mod html;
+pub(crate) mod json;
+pub(crate) mod markdown;
 pub mod model;
 pub mod queries;
-pub mod tables;
-pub mod window;
+pub(crate) mod tables;
+pub(crate) mod window;
 
-pub use fail_if::{Check, Condition};
+pub use fail_if::{Check, Condition, Op, apply as apply_fail_if};
 pub use model::{Report, ReportOptions, build, data_bounds};
 pub use queries::NamedQuery;
-pub use window::{When, Window};
+pub use window::{Bounds, End, When, Window};
 
 #[cfg(not(feature = "html"))]
 use crate::error::Error;

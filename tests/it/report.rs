@@ -15,9 +15,8 @@ use std::path::{Path, PathBuf};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, TimestampMicrosecondType};
 use datafusion::prelude::{SessionConfig, SessionContext};
-use fleetops::report::{
-    self, Condition, Format, ReportOptions, fail_if, queries, window::parse_when,
-};
+use fleetops::internals::window::parse_when;
+use fleetops::report::{self, Condition, Format, ReportOptions, apply_fail_if, queries};
 use fleetops::schema::idx;
 use fleetops::session::{self, Loaded};
 
@@ -352,7 +351,7 @@ async fn daily_failure_trend() {
     let mut expected: BTreeMap<(String, Option<String>), (i64, i64)> = BTreeMap::new();
     for o in &ops {
         let Some(c) = o.created else { continue };
-        let day = fleetops::report::window::day_of(c)
+        let day = fleetops::internals::window::day_of(c)
             .format("%Y-%m-%d")
             .to_string();
         let e = expected.entry((day, o.ty.clone())).or_default();
@@ -749,7 +748,7 @@ async fn reports(ctx: &SessionContext, loaded: &Loaded) -> Vec<(&'static str, St
     let mut month = report::build(ctx, Some(loaded), &month_options())
         .await
         .unwrap();
-    fail_if::apply(&mut month, &month_conditions());
+    apply_fail_if(&mut month, &month_conditions());
     vec![
         (
             "report.md",
@@ -933,7 +932,7 @@ async fn an_empty_window_says_so() {
         Condition::parse("failure_rate > 0").unwrap(),
         Condition::parse("operations < 1").unwrap(),
     ];
-    assert!(fail_if::apply(&mut r, &conditions));
+    assert!(apply_fail_if(&mut r, &conditions));
     assert!(!r.checks[0].breached && r.checks[0].value.is_none());
     assert!(r.checks[1].breached);
     let md = report::render(&r, Format::Markdown).unwrap();
