@@ -73,8 +73,11 @@ const DOMAIN: &[u8] = b"fleetops-redact-v1";
 /// Whose identity a value belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
+    /// A user's identity (`user` in an identity set).
     User,
+    /// An application's identity (`application` in an identity set).
     Application,
+    /// A device acting as an identity (`device` in an identity set).
     Device,
     /// Any other member of an identity set (only met in raw reject records).
     Other,
@@ -122,7 +125,9 @@ impl Kind {
 /// Which property of an identity a value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Prop {
+    /// The `id` of an identity.
     Id,
+    /// The `displayName` of an identity (`display_name` in the table).
     DisplayName,
 }
 

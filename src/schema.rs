@@ -18,37 +18,67 @@ pub const UTC: &str = "UTC";
 
 /// Column names, in schema order.
 pub mod col {
+    /// `id`: the operation's Graph id (Utf8, not null; the dedup key).
     pub const ID: &str = "id";
+    /// `device_id`: the Teams device the operation ran on (Utf8; NULL when the export does not
+    /// say).
     pub const DEVICE_ID: &str = "device_id";
+    /// `operation_type`: as exported, e.g. `deviceRestart` (Utf8).
     pub const OPERATION_TYPE: &str = "operation_type";
+    /// `status`: normalised (`queued`, `scheduled`, `inProgress`, `successful`, `cancelled`,
+    /// `failed`; others verbatim).
     pub const STATUS: &str = "status";
+    /// `status_raw`: the status text as exported.
     pub const STATUS_RAW: &str = "status_raw";
+    /// `created_date_time`: when the operation was asked for (UTC, microseconds).
     pub const CREATED: &str = "created_date_time";
+    /// `started_date_time`: when it started (UTC, microseconds).
     pub const STARTED: &str = "started_date_time";
+    /// `completed_date_time`: when it finished (UTC, microseconds).
     pub const COMPLETED: &str = "completed_date_time";
+    /// `last_action_date_time`: its last change (UTC, microseconds); the latest wins in dedup.
     pub const LAST_ACTION: &str = "last_action_date_time";
+    /// `error`: Struct `{code, message}`; NULL when the export had none.
     pub const ERROR: &str = "error";
+    /// `created_by`: who asked for it, an identity set `{user, application, device}`.
     pub const CREATED_BY: &str = "created_by";
+    /// `last_action_by`: who acted on it last, an identity set.
     pub const LAST_ACTION_BY: &str = "last_action_by";
+    /// `source_file`: lineage, the input file as named to ingest.
     pub const SOURCE_FILE: &str = "source_file";
+    /// `ingested_at`: lineage, when the row was written (UTC, microseconds).
     pub const INGESTED_AT: &str = "ingested_at";
 }
 
 /// Column indexes, in schema order (kept in step with [`operations_schema`]).
 pub mod idx {
+    /// Index of [`col::ID`](super::col::ID).
     pub const ID: usize = 0;
+    /// Index of [`col::DEVICE_ID`](super::col::DEVICE_ID).
     pub const DEVICE_ID: usize = 1;
+    /// Index of [`col::OPERATION_TYPE`](super::col::OPERATION_TYPE).
     pub const OPERATION_TYPE: usize = 2;
+    /// Index of [`col::STATUS`](super::col::STATUS).
     pub const STATUS: usize = 3;
+    /// Index of [`col::STATUS_RAW`](super::col::STATUS_RAW).
     pub const STATUS_RAW: usize = 4;
+    /// Index of [`col::CREATED`](super::col::CREATED).
     pub const CREATED: usize = 5;
+    /// Index of [`col::STARTED`](super::col::STARTED).
     pub const STARTED: usize = 6;
+    /// Index of [`col::COMPLETED`](super::col::COMPLETED).
     pub const COMPLETED: usize = 7;
+    /// Index of [`col::LAST_ACTION`](super::col::LAST_ACTION).
     pub const LAST_ACTION: usize = 8;
+    /// Index of [`col::ERROR`](super::col::ERROR).
     pub const ERROR: usize = 9;
+    /// Index of [`col::CREATED_BY`](super::col::CREATED_BY).
     pub const CREATED_BY: usize = 10;
+    /// Index of [`col::LAST_ACTION_BY`](super::col::LAST_ACTION_BY).
     pub const LAST_ACTION_BY: usize = 11;
+    /// Index of [`col::SOURCE_FILE`](super::col::SOURCE_FILE).
     pub const SOURCE_FILE: usize = 12;
+    /// Index of [`col::INGESTED_AT`](super::col::INGESTED_AT).
     pub const INGESTED_AT: usize = 13;
     /// Columns that describe the operation itself (everything before lineage).
     pub const CONTENT_COLUMNS: usize = 12;

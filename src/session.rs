@@ -43,9 +43,17 @@ pub fn new_context() -> Result<SessionContext> {
 #[derive(Debug, Clone)]
 pub enum Loaded {
     /// A dataset written by `ingest`, with its log of runs.
-    Dataset { root: PathBuf, manifest: Manifest },
+    Dataset {
+        /// The dataset's folder, as given.
+        root: PathBuf,
+        /// Its `_fleetops.json`: the log of the ingest runs that wrote it.
+        manifest: Manifest,
+    },
     /// Raw exports, ingested in memory.
-    Exports { report: IngestReport },
+    Exports {
+        /// What the in-memory ingest counted, its failures and notes.
+        report: IngestReport,
+    },
 }
 
 fn rejects_batch(rejects: &[FileReject]) -> Result<RecordBatch> {

@@ -16,15 +16,22 @@ use crate::error::{Error, Result};
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
+    /// `>`
     Gt,
+    /// `>=`
     Ge,
+    /// `<`
     Lt,
+    /// `<=`
     Le,
+    /// `==` (also written `=`)
     Eq,
+    /// `!=`
     Ne,
 }
 
 impl Op {
+    /// The operator as written in a normalised condition: `>`, `>=`, `<`, `<=`, `==`, `!=`.
     pub fn as_str(self) -> &'static str {
         match self {
             Op::Gt => ">",
@@ -36,6 +43,7 @@ impl Op {
         }
     }
 
+    /// Whether `a OP b` holds (`a` the metric's value, `b` the threshold).
     pub fn holds(self, a: f64, b: f64) -> bool {
         match self {
             Op::Gt => a > b,
@@ -51,8 +59,12 @@ impl Op {
 /// A parsed `--fail-if` condition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
+    /// The metric's key, one of [`METRICS`].
     pub metric: &'static str,
+    /// The comparison.
     pub op: Op,
+    /// The value compared with, in the metric's unit: rates as fractions (`10%` is 0.10),
+    /// durations in seconds.
     pub threshold: f64,
 }
 
@@ -151,11 +163,15 @@ impl Condition {
 pub struct Check {
     /// The condition, normalised: `failure_rate > 0.1`.
     pub condition: String,
+    /// The metric's key, one of [`METRICS`].
     pub metric: &'static str,
+    /// The operator: `>`, `>=`, `<`, `<=`, `==` or `!=`.
     pub op: &'static str,
+    /// The threshold, in the metric's unit (rates as fractions, durations in seconds).
     pub threshold: f64,
     /// The metric's value in the window (`null` when it has none).
     pub value: Option<f64>,
+    /// The condition holds; never when `value` is `null`.
     pub breached: bool,
 }
 

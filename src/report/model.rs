@@ -70,11 +70,14 @@ impl Serialize for Ts {
 /// A number in the headline: a count or a measure.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Num {
+    /// A count (operations, devices).
     Count(i64),
+    /// A measure: a rate (0–1) or seconds.
     Real(f64),
 }
 
 impl Num {
+    /// The number as `f64`, for comparisons such as `--fail-if`.
     pub fn as_f64(self) -> f64 {
         match self {
             Num::Count(n) => n as f64,
@@ -97,52 +100,79 @@ impl Serialize for Num {
 pub struct Report {
     /// Always `fleetops-report`.
     pub format: &'static str,
+    /// Version of the layout: [`REPORT_VERSION`].
     pub version: u32,
+    /// The window reported on, and the previous one it is compared with.
     pub window: WindowInfo,
+    /// The whole data, regardless of the window.
     pub data: DataInfo,
+    /// The options the report was built with.
     pub settings: Settings,
     /// No operation was created in the window.
     pub empty: bool,
+    /// The headline figures of the window against the previous window, keyed by metric.
     pub headline: Headline,
+    /// Per operation type, worst failure rate first (ties: more failures, more operations, then
+    /// by name).
     pub operation_types: Vec<TypeRow>,
+    /// One row per UTC day of the window, oldest first, days without operations included.
     pub daily: Vec<DayRow>,
+    /// The devices with the most failures in the window (at most `top`, only devices with a
+    /// failure).
     pub top_devices: Vec<DeviceRow>,
+    /// The error codes of the failed operations in the window, most failures first (at most `top`).
     pub top_errors: Vec<ErrorRow>,
+    /// Operations stuck at the end of the window.
     pub stuck: Stuck,
+    /// Start → completion durations of the window's operations, in fixed buckets.
     pub durations: Vec<DurationBucket>,
+    /// Ingest counts, rejected records and findings about the data.
     pub data_quality: Quality,
     /// The `--fail-if` conditions and their outcome.
     pub checks: Vec<Check>,
 }
 
+/// The report's window `[since, until]` and the previous window of the same length just before
+/// it (JSON `window`).
 #[derive(Debug, Clone, Serialize)]
 pub struct WindowInfo {
     /// First instant in the window.
     pub since: Ts,
     /// Last instant in the window (inclusive).
     pub until: Ts,
+    /// Length of the window, in seconds (whole seconds once it is a second or longer).
     pub length_s: f64,
     /// The length for people: `7d`.
     pub length: String,
     /// The previous window, `[previous_since, previous_until)`.
     pub previous_since: Ts,
+    /// End of the previous window (exclusive): the window's `since`.
     pub previous_until: Ts,
 }
 
+/// The whole data, not only the window (JSON `data`).
 #[derive(Debug, Clone, Serialize)]
 pub struct DataInfo {
     /// Operations in the whole data (not only the window).
     pub operations: i64,
+    /// Distinct device ids in the whole data.
     pub devices: i64,
+    /// The earliest timestamp of any kind (created, started, completed, last action); `None`
+    /// without any.
     pub earliest: Option<Ts>,
+    /// The latest timestamp of any kind; `None` without any.
     pub latest: Option<Ts>,
     /// The previous window lies entirely within the data's time span.
     pub previous_window_covered: bool,
 }
 
+/// The options the report was built with (JSON `settings`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Settings {
+    /// `--stuck-after`: how long after creation an unfinished operation counts as stuck, in
+    /// seconds.
     pub stuck_after_s: f64,
+    /// `--top`: rows in the top-N tables (devices, error codes, stuck operations, rejects).
     pub top: usize,
 }
 
@@ -153,7 +183,9 @@ pub struct Metric {
     pub key: &'static str,
     /// The name for people.
     pub label: &'static str,
+    /// The value in the window; `None` when it has none (a rate with nothing finished).
     pub current: Option<Num>,
+    /// The value in the previous window; `None` when it has none.
     pub previous: Option<Num>,
     /// `Some(true)` when a rise is bad, `None` when neither way is.
     pub higher_is_worse: Option<bool>,
@@ -246,15 +278,25 @@ pub const METRICS: [&str; 10] = [
 /// Figures of one window.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Figures {
+    /// Operations created in the window.
     pub operations: i64,
+    /// Of those, successful.
     pub successful: i64,
+    /// Of those, failed.
     pub failed: i64,
+    /// Of those, cancelled.
     pub cancelled: i64,
+    /// Of those, queued, scheduled or in progress.
     pub in_flight: i64,
+    /// Distinct device ids among them.
     pub devices: i64,
+    /// failed / (successful + failed), 0–1; `None` when nothing finished.
     pub failure_rate: Option<f64>,
+    /// Median start → completion duration, in seconds; `None` without durations.
     pub p50_duration_s: Option<f64>,
+    /// 95th percentile start → completion duration, in seconds; `None` without durations.
     pub p95_duration_s: Option<f64>,
+    /// Operations (created at any time) stuck at the end of the window.
     pub stuck: i64,
 }
 
@@ -302,86 +344,131 @@ fn headline(cur: &Figures, prev: Option<&Figures>) -> Headline {
     ])
 }
 
+/// One operation type's figures in the window (JSON `operation_types`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TypeRow {
+    /// The operation type; `None` for operations without one.
     pub operation_type: Option<String>,
+    /// Operations of the type created in the window.
     pub operations: i64,
+    /// Of those, successful.
     pub successful: i64,
+    /// Of those, failed.
     pub failed: i64,
+    /// Of those, cancelled.
     pub cancelled: i64,
+    /// Of those, queued, scheduled or in progress.
     pub in_flight: i64,
+    /// failed / (successful + failed), 0–1; `None` when nothing finished.
     pub failure_rate: Option<f64>,
     /// The type's failure rate in the previous window.
     pub previous_failure_rate: Option<f64>,
+    /// Median start → completion duration, in seconds; `None` without durations.
     pub p50_duration_s: Option<f64>,
+    /// 95th percentile start → completion duration, in seconds; `None` without durations.
     pub p95_duration_s: Option<f64>,
+    /// Mean creation → start (queue) time, in seconds; `None` without queue times.
     pub mean_queue_s: Option<f64>,
 }
 
+/// One UTC day of the window (JSON `daily`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DayRow {
     /// `YYYY-MM-DD` (UTC).
     pub day: String,
     /// Only part of the day lies in the window (its first or last day).
     pub partial: bool,
+    /// Operations created that day (within the window).
     pub operations: i64,
+    /// Of those, successful.
     pub successful: i64,
+    /// Of those, failed.
     pub failed: i64,
+    /// failed / (successful + failed), 0–1; `None` when nothing finished.
     pub failure_rate: Option<f64>,
     /// Per operation type, only the types with operations that day.
     pub by_type: Vec<DayTypeRow>,
 }
 
+/// One operation type on one day.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DayTypeRow {
+    /// The operation type; `None` for operations without one.
     pub operation_type: Option<String>,
+    /// Operations of the type created that day (within the window).
     pub operations: i64,
+    /// Of those, successful.
     pub successful: i64,
+    /// Of those, failed.
     pub failed: i64,
+    /// failed / (successful + failed), 0–1; `None` when nothing finished.
     pub failure_rate: Option<f64>,
 }
 
+/// A device with failures in the window (JSON `top_devices`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DeviceRow {
+    /// The device id; `None` for operations without one.
     pub device_id: Option<String>,
+    /// The device's operations created in the window.
     pub operations: i64,
+    /// Of those, failed.
     pub failed: i64,
+    /// failed / (successful + failed), 0–1; `None` when nothing finished.
     pub failure_rate: Option<f64>,
     /// The device's most frequent error code (ties: the first by name).
     pub top_error_code: Option<String>,
+    /// Creation time of the device's latest failed operation in the window.
     pub last_failure: Option<Ts>,
 }
 
+/// An error code of the window's failed operations (JSON `top_errors`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ErrorRow {
+    /// The Graph `error.code`; `None` for failures without one.
     pub error_code: Option<String>,
+    /// Failed operations created in the window with this code.
     pub failures: i64,
     /// Share of all failures in the window.
     pub share: f64,
+    /// Distinct device ids among them.
     pub devices: i64,
+    /// Their distinct operation types, sorted.
     pub operation_types: Vec<String>,
+    /// One of their error messages (the first in text order); `None` when none has one.
     pub example_message: Option<String>,
+    /// Creation time of the latest of them.
     pub last_seen: Option<Ts>,
 }
 
+/// Operations still unfinished long after creation, judged at the end of the window (JSON `stuck`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Stuck {
     /// The moment judged from: the end of the window.
     pub as_of: Ts,
+    /// How long after creation an unfinished operation counts as stuck, in seconds
+    /// (`--stuck-after`).
     pub older_than_s: f64,
+    /// How many operations are stuck (all of them, not only those listed).
     pub total: i64,
     /// The oldest `top` of them.
     pub operations: Vec<StuckRow>,
 }
 
+/// One stuck operation.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct StuckRow {
+    /// The operation's `id`.
     pub id: String,
+    /// The device id; `None` when unknown.
     pub device_id: Option<String>,
+    /// The operation type; `None` when the export had none.
     pub operation_type: Option<String>,
     /// The status in the data (`successful` etc. when it finished after `as_of`).
     pub status: Option<String>,
+    /// When the operation was created.
     pub created: Ts,
+    /// Time from creation to `as_of`, in seconds.
     pub age_s: f64,
 }
 
@@ -390,20 +477,27 @@ pub const DURATION_EDGES: [f64; 9] = [
     10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0,
 ];
 
+/// One bucket of the duration distribution (JSON `durations`): `[min_s, max_s)`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DurationBucket {
     /// `10s–30s`, `≥ 2h`.
     pub label: String,
+    /// Lower limit (inclusive), in seconds.
     pub min_s: f64,
+    /// Upper limit (exclusive), in seconds; `None` for the last, open bucket.
     pub max_s: Option<f64>,
+    /// Operations created in the window whose start → completion duration falls in the bucket.
     pub operations: i64,
+    /// Of those, failed.
     pub failed: i64,
 }
 
+/// Notes on the data's quality (JSON `data_quality`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Quality {
     /// What the ingest runs counted (from the dataset's log, or the in-memory ingest).
     pub ingest: Option<IngestSummary>,
+    /// The rejected records (the `rejects` table).
     pub rejects: Rejects,
     /// Findings in the data, as counts over all operations.
     pub findings: Vec<Finding>,
@@ -411,35 +505,52 @@ pub struct Quality {
     pub notes: Vec<String>,
 }
 
+/// What ingest counted: summed over a dataset's runs, or the in-memory ingest of raw exports
+/// (JSON `data_quality.ingest`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct IngestSummary {
     /// Runs in the dataset's log; `None` for exports read in memory.
     pub runs: Option<u64>,
+    /// Input files read.
     pub files: u64,
+    /// Records read.
     pub records: u64,
+    /// Records collapsed into another with the same `id`.
     pub duplicates: u64,
+    /// Records rejected (see [`Rejects`]).
     pub rejected: u64,
+    /// Records with a timestamp that was repaired (`12-01-03.45Z` read as `12:01:03.45Z`).
     pub repaired: u64,
+    /// Files that could not be read and were skipped (`--keep-going`).
     pub failed_files: u64,
 }
 
+/// The rejected records of the data.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Rejects {
+    /// Rejected records in all (rows of the `rejects` table; 0 when there is none).
     pub total: i64,
     /// The first `top` rejects by file and place.
     pub listed: Vec<RejectRow>,
 }
 
+/// One rejected record.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct RejectRow {
+    /// The input file, as ingest named it.
     pub file: String,
     /// `line 7`, `index 3`, `response 2, index 0`.
     pub place: String,
+    /// Why the record was rejected.
     pub reason: String,
 }
 
+/// One finding about the data: a count of operations with a flaw.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Finding {
+    /// A stable name for the flaw: `no_device`, `no_created`, `no_type`, `no_status`,
+    /// `completed_before_started`, `started_before_created`, `finished_without_completion`,
+    /// `unknown_status`.
     pub key: &'static str,
     /// How many operations.
     pub count: i64,

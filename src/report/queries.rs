@@ -85,12 +85,17 @@ pub const BUILTIN: &[(&str, &str)] = &[
 /// The type of a query parameter, as declared in the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamType {
+    /// `int`: a whole number, bound as Int64.
     Int,
+    /// `float`: a number or a percentage (`10%` is 0.10), bound as Float64.
     Float,
+    /// `text`: any text, bound as Utf8.
     Text,
+    /// `bool`: `true` or `false`, bound as Boolean.
     Bool,
     /// A point in time; `End::End` makes a date stand for the end of its day.
     Timestamp(End),
+    /// `duration`: a span (`24h`) or seconds, bound as an interval.
     Duration,
 }
 
@@ -125,29 +130,39 @@ impl ParamType {
 /// One declared parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Param {
+    /// The name; the SQL refers to it as `$NAME`.
     pub name: String,
+    /// The declared type, which decides how a value is read and bound.
     pub ty: ParamType,
     /// The default as written; `None` makes the parameter required.
     pub default: Option<String>,
+    /// What the parameter means, for `fleetops queries`.
     pub description: String,
 }
 
 /// Where a query comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
+    /// Built into the binary (from the repository's `queries/`).
     BuiltIn,
+    /// Read from this file (`--queries DIR`, or `./queries`).
     File(PathBuf),
 }
 
 /// A named query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedQuery {
+    /// The file name without `.sql`: what `fleetops run NAME` takes.
     pub name: String,
+    /// The header's `title:`.
     pub title: String,
+    /// The header's `description:` (continuation lines joined); empty when there is none.
     pub description: String,
+    /// The declared parameters, in header order.
     pub params: Vec<Param>,
     /// The whole file, header included (DataFusion skips the comments).
     pub sql: String,
+    /// Where the query was read from.
     pub origin: Origin,
 }
 

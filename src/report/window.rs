@@ -51,14 +51,18 @@ pub enum When {
 /// start or the end of its day).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum End {
+    /// The start of an interval: a date is its first microsecond.
     Start,
+    /// The end of an interval (inclusive): a date is its last microsecond.
     End,
 }
 
 /// The earliest and latest timestamps in the data (microseconds, UTC), if any.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Bounds {
+    /// The earliest timestamp, in microseconds since the Unix epoch (UTC); `None` without any.
     pub earliest: Option<i64>,
+    /// The latest timestamp, in microseconds since the Unix epoch (UTC); `None` without any.
     pub latest: Option<i64>,
 }
 

@@ -17,11 +17,17 @@ pub const TABLE_NAME: &str = "rejects";
 
 /// Column names, in schema order.
 pub mod col {
+    /// `file`: the input file, as ingest named it (Utf8, not null).
     pub const FILE: &str = "file";
+    /// `line`: line number in an NDJSON file, 1-based (UInt64; NULL elsewhere).
     pub const LINE: &str = "line";
+    /// `response`: response number in a `$batch` file (UInt64; NULL elsewhere).
     pub const RESPONSE: &str = "response";
+    /// `index`: the element's index in an array or a page's `value` (UInt64; NULL elsewhere).
     pub const INDEX: &str = "index";
+    /// `reason`: why the record was rejected (Utf8, not null).
     pub const REASON: &str = "reason";
+    /// `record`: the record's text, cut short when very long (Utf8, not null).
     pub const RECORD: &str = "record";
 }
 
