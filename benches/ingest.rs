@@ -23,8 +23,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fleetops::ingest::shape::{FileContext, WorkKind, decode_work};
-use fleetops::ingest::timestamp;
+use fleetops::ingest::decode::{FileContext, WorkKind, decode_work, timestamp};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

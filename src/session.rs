@@ -114,8 +114,8 @@ pub fn read_rejects(root: &Path) -> Result<Vec<FileReject>> {
             })?;
             out.push(FileReject {
                 file: l.file,
-                reject: ingest::shape::Reject {
-                    location: ingest::shape::Location {
+                reject: ingest::decode::Reject {
+                    location: ingest::decode::Location {
                         line: l.line,
                         index: l.index,
                         response: l.response,

@@ -10,8 +10,8 @@ use std::io::{self, BufReader, Read};
 
 use flate2::read::MultiGzDecoder;
 
+use super::decode::{Unit, WorkKind};
 use super::discover::InputFile;
-use super::shape::{Unit, WorkKind};
 
 /// Bytes of NDJSON per unit of work (and of small documents bundled into
 /// one): 4 MiB rather than 2 halves the batches, and with them the fixed

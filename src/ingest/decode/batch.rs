@@ -29,6 +29,9 @@ pub struct IdentitySetRef<'a> {
     pub device: Option<IdentityRef<'a>>,
 }
 
+/// An operationError's `(code, message)`.
+pub type ErrorRef<'a> = (Option<&'a str>, Option<&'a str>);
+
 /// A validated operation, ready to append.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OperationRow<'a> {
@@ -42,7 +45,7 @@ pub struct OperationRow<'a> {
     pub completed: Option<i64>,
     pub last_action: Option<i64>,
     /// `(code, message)`; `None` when `error` is null or absent.
-    pub error: Option<(Option<&'a str>, Option<&'a str>)>,
+    pub error: Option<ErrorRef<'a>>,
     pub created_by: Option<IdentitySetRef<'a>>,
     pub last_action_by: Option<IdentitySetRef<'a>>,
 }
