@@ -327,6 +327,10 @@ fields_table! {
     next_link: Text<'a> = NextLink [b"@odata.nextlink"];
     /// Has a `value` or `responses` property: maybe a page, not an operation.
     envelope: Present = Envelope [b"value" | b"responses"];
+    /// A property the unit tests add, to show the table's row, the schema's
+    /// column and the builder's are all a property needs.
+    #[cfg(test)]
+    test_note: Text<'a> = TestNote [b"testnote"] => test_note = text("testNote");
 }
 
 fields_table! {
@@ -398,5 +402,69 @@ mod tests {
             let name = std::str::from_utf8(&p[1..p.len() - 2]).unwrap();
             assert_eq!(RawIdentitySet::key(name), *k, "{name}");
         }
+    }
+
+    /// The test-only `testNote` row above, its column in `src/schema.rs`
+    /// and its builder in `batch.rs` are all it takes: the property reaches
+    /// its Parquet column by the scanner and by serde, whatever its
+    /// spelling, and a bad value rejects the record under its name.
+    #[test]
+    fn a_property_added_to_the_table_reaches_its_parquet_column() {
+        use arrow::array::{Array, AsArray};
+
+        use crate::ingest::{self, Dataset, Options, dataset};
+        use crate::schema::{col, idx};
+
+        let dir = tempfile::tempdir().expect("a temp folder");
+        let input = dir.path().join("ops.ndjson");
+        let lines = [
+            // Read by the scanner.
+            r#"{"id":"a","testNote":"scanned"}"#,
+            // An escaped property name: left to serde.
+            r#"{"id":"b","test\u004eote":"by serde"}"#,
+            // Another spelling, on a list page.
+            r#"{"value":[{"id":"c","Test_Note":"on a page"}]}"#,
+            r#"{"id":"d"}"#,
+            r#"{"id":"e","testNote":{"not":"text"}}"#,
+        ];
+        std::fs::write(&input, lines.join("\n")).expect("write the input");
+        let out = dir.path().join("dataset");
+        let report = ingest::ingest_dataset(&[input], &out, &Options::default()).expect("ingests");
+        assert_eq!(report.counts.rows, 4);
+        assert_eq!(report.counts.rejected, 1);
+
+        let mut notes = Vec::new();
+        for part in Dataset::new(&out).parts().expect("parts") {
+            dataset::read_part(&part, |b| {
+                assert_eq!(b.schema().field(idx::TEST_NOTE).name(), col::TEST_NOTE);
+                let ids = b.column(idx::ID).as_string::<i32>();
+                let note = b.column(idx::TEST_NOTE).as_string::<i32>();
+                for i in 0..b.num_rows() {
+                    let n = note.is_valid(i).then(|| note.value(i).to_string());
+                    notes.push((ids.value(i).to_string(), n));
+                }
+                Ok(())
+            })
+            .expect("reads the part");
+        }
+        notes.sort();
+        let want = [
+            ("a", Some("scanned")),
+            ("b", Some("by serde")),
+            ("c", Some("on a page")),
+            ("d", None),
+        ];
+        let want: Vec<(String, Option<String>)> = want
+            .iter()
+            .map(|(i, n)| (i.to_string(), n.map(str::to_string)))
+            .collect();
+        assert_eq!(notes, want);
+
+        let rejects = std::fs::read_to_string(report.rejects_file.expect("a reject"))
+            .expect("reads the rejects");
+        assert!(
+            rejects.contains("testNote: expected text, found an object"),
+            "{rejects}"
+        );
     }
 }
