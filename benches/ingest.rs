@@ -22,8 +22,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fleetops::ingest::shape::{FileContext, WorkKind, decode_work};
-use fleetops::ingest::timestamp;
+use fleetops::ingest::decode::{FileContext, WorkKind, decode_work, timestamp};
 use fleetops_gen::decode_input::{self, START_US};
 
 /// Size of an NDJSON block: the ingester's.

@@ -48,6 +48,9 @@ pub mod col {
     pub const SOURCE_FILE: &str = "source_file";
     /// `ingested_at`: lineage, when the row was written (UTC, microseconds).
     pub const INGESTED_AT: &str = "ingested_at";
+    /// A column the unit tests add (see `ingest::decode::fields`).
+    #[cfg(test)]
+    pub const TEST_NOTE: &str = "test_note";
 }
 
 /// Column indexes, in schema order (kept in step with [`operations_schema`]).
@@ -80,6 +83,8 @@ pub mod idx {
     pub const SOURCE_FILE: usize = 12;
     /// Index of [`col::INGESTED_AT`](super::col::INGESTED_AT).
     pub const INGESTED_AT: usize = 13;
+    #[cfg(test)]
+    pub const TEST_NOTE: usize = 14;
     /// Columns that describe the operation itself (everything before lineage).
     pub const CONTENT_COLUMNS: usize = 12;
 }
@@ -144,6 +149,8 @@ pub fn operations_schema() -> SchemaRef {
                 ),
                 Field::new(col::SOURCE_FILE, DataType::Utf8, true),
                 Field::new(col::INGESTED_AT, ts, true),
+                #[cfg(test)]
+                Field::new(col::TEST_NOTE, DataType::Utf8, true),
             ]))
         })
         .clone()
@@ -171,6 +178,7 @@ mod tests {
             (idx::LAST_ACTION_BY, col::LAST_ACTION_BY),
             (idx::SOURCE_FILE, col::SOURCE_FILE),
             (idx::INGESTED_AT, col::INGESTED_AT),
+            (idx::TEST_NOTE, col::TEST_NOTE),
         ];
         assert_eq!(schema.fields().len(), names.len());
         for (i, name) in names {

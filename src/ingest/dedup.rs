@@ -451,7 +451,7 @@ impl PartPlan {
                     values[r - offset] = Some(d);
                 }
             }
-            super::batch::with_device_ids(batch, StringArray::from(values))
+            super::decode::batch::with_device_ids(batch, StringArray::from(values))
         } else {
             batch.clone()
         };

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::decode::device::{DirDevice, device_from_path};
 use crate::error::{Error, Result};
 
 /// One input file.
@@ -29,72 +30,6 @@ fn wanted(path: &Path) -> bool {
 
 fn hidden(name: &str) -> bool {
     name.starts_with('.') || name.starts_with('_')
-}
-
-/// Strips `.json`, `.ndjson`, `.jsonl` and `.gz` endings from a file name.
-fn stem(name: &str) -> &str {
-    let mut s = name;
-    loop {
-        let lower = s.to_ascii_lowercase();
-        let cut = [".gz", ".json", ".ndjson", ".jsonl"]
-            .iter()
-            .find(|x| lower.ends_with(*x))
-            .map(|x| x.len());
-        match cut {
-            Some(n) if s.len() > n => s = &s[..s.len() - n],
-            _ => return s,
-        }
-    }
-}
-
-/// The device id a path names: a `device_id=<id>` segment (the innermost
-/// wins), else a file `devices/<id>.json`.
-pub fn device_from_path(path: &Path) -> Option<String> {
-    let parts: Vec<&str> = path
-        .components()
-        .filter_map(|c| c.as_os_str().to_str())
-        .collect();
-    let (name, dir) = parts.split_last()?;
-    DirDevice::of(dir).device(name)
-}
-
-/// What a folder's path says about the device of the files in it, worked
-/// out once per folder rather than per file (folders of pages hold
-/// thousands).
-struct DirDevice<'a> {
-    /// The innermost `device_id=` segment's value (possibly empty).
-    innermost: Option<&'a str>,
-    /// The folder is named `devices`.
-    in_devices: bool,
-}
-
-impl<'a> DirDevice<'a> {
-    fn of(parts: &[&'a str]) -> Self {
-        DirDevice {
-            innermost: parts
-                .iter()
-                .rev()
-                .find_map(|p| p.strip_prefix("device_id=")),
-            in_devices: parts
-                .last()
-                .is_some_and(|p| p.eq_ignore_ascii_case("devices")),
-        }
-    }
-
-    /// [`device_from_path`] of the file `name` in this folder.
-    fn device(&self, name: &str) -> Option<String> {
-        let innermost = name.strip_prefix("device_id=").or(self.innermost);
-        if let Some(id) = innermost.filter(|id| !id.is_empty()) {
-            return Some(stem(id).to_string());
-        }
-        if self.in_devices {
-            let id = stem(name);
-            if !id.is_empty() {
-                return Some(id.to_string());
-            }
-        }
-        None
-    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<InputFile>, depth: usize) -> Result<()> {
@@ -204,20 +139,6 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Vec<InputFile>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn path_devices() {
-        let d = |p: &str| device_from_path(Path::new(p));
-        assert_eq!(d("x/device_id=abc/ops.json").as_deref(), Some("abc"));
-        assert_eq!(d("x/devices/abc.json.gz").as_deref(), Some("abc"));
-        assert_eq!(d("x/Devices/abc.ndjson").as_deref(), Some("abc"));
-        assert_eq!(d("x/devices/sub/abc.json"), None);
-        assert_eq!(d("x/ops.json"), None);
-        assert_eq!(d("x/device_id=/devices/abc.json").as_deref(), Some("abc"));
-        assert_eq!(d("device_id=a/device_id=b.json").as_deref(), Some("b"));
-        assert_eq!(d("device_id=a/x/y.json").as_deref(), Some("a"));
-        assert_eq!(d("device_id=a/device_id=/y.json"), None);
-    }
 
     #[test]
     fn walked_files_get_the_devices_their_paths_name() {

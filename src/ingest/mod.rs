@@ -1,24 +1,20 @@
 //! From exported JSON to Arrow batches and a Parquet dataset.
 //!
 //! The data flows: [`discover`] the input files → [`source`] opens them
-//! (gzip, BOM, UTF-16) and cuts them into work → [`shape`] finds the
-//! operations in each shape → [`scan`] reads one operation (or a whole list
-//! page) in one pass, [`record`] with serde_json where it declines, and
-//! normalises it → [`batch`] builds Arrow → [`dedup`] keeps one row per id →
-//! [`dataset`] writes Parquet and commits atomically. [`pipeline`] runs the
-//! steps on every core, writing Parquet while it decodes.
+//! (gzip, BOM, UTF-16) and cuts them into work → [`decode`] turns each unit
+//! of work into Arrow rows and rejects (its own map: envelopes, the fields
+//! tables, the scanner and its serde fallback, normalisation, device-id
+//! rules, the Arrow builder) → [`dedup`] keeps one row per id → [`dataset`]
+//! writes Parquet and commits atomically. [`pipeline`] runs the steps on
+//! every core, writing Parquet while it decodes.
 
-pub mod batch;
 pub mod dataset;
+pub mod decode;
 pub mod dedup;
 pub mod discover;
 mod id_table;
 pub mod pipeline;
-pub mod record;
-pub mod scan;
-pub mod shape;
 pub mod source;
-pub mod timestamp;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -76,8 +72,8 @@ impl From<RejectLine<'_>> for FileReject {
     fn from(l: RejectLine<'_>) -> FileReject {
         FileReject {
             file: l.file.into_owned(),
-            reject: shape::Reject {
-                location: shape::Location {
+            reject: decode::Reject {
+                location: decode::Location {
                     line: l.line,
                     index: l.index,
                     response: l.response,

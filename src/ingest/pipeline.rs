@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex};
 use arrow::array::RecordBatch;
 
 use super::dataset::{PART_ROWS, ROW_GROUP_ROWS};
+use super::decode::{self, FileContext, Reject, UnitsDecoder, WorkKind};
 use super::dedup::{IdHasher, Index, Keys, Merge, RowLoc};
 use super::discover::InputFile;
-use super::shape::{self, FileContext, Reject, UnitsDecoder, WorkKind};
 use super::source::{self, Limits, OpenDir, ReadError, Source, Whole};
 use crate::error::{Error, Result};
 
@@ -569,13 +569,13 @@ impl<'a> Worker<'a> {
 
     /// Decodes a unit handed over whole.
     fn decode(&self, (fi, seq, work): Job) {
-        let out = shape::decode_units([(&work, &self.contexts[fi])], self.ingested_at);
+        let out = decode::decode_units([(&work, &self.contexts[fi])], self.ingested_at);
         self.deliver(std::iter::once((fi, seq)), out);
     }
 
     /// Stores the batch of `out` and sends the collector each unit's result;
     /// `ids` are the units' files and places in them.
-    fn deliver(&self, ids: impl Iterator<Item = (usize, u64)>, out: shape::UnitsOutput) {
+    fn deliver(&self, ids: impl Iterator<Item = (usize, u64)>, out: decode::UnitsOutput) {
         let stored = match out.batch {
             None => None,
             Some(batch) => {

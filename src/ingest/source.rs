@@ -10,8 +10,8 @@ use std::io::{self, BufReader, Read};
 
 use flate2::read::MultiGzDecoder;
 
+use super::decode::{Unit, WorkKind};
 use super::discover::InputFile;
-use super::shape::{Unit, WorkKind};
 
 /// Why a whole input file could not be read. The text of each is what a
 /// user sees after the file's name (`--keep-going` skips such a file).

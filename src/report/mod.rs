@@ -2,7 +2,7 @@
 //!
 //! [`build`] computes a [`Report`] with SQL over the `operations` table of a
 //! `SessionContext`; [`render`] turns it into Markdown, self-contained HTML
-//! (with the `html` feature) or JSON. [`fail_if`] checks headline metrics for
+//! (with the `html` feature) or JSON. `fail_if` checks headline metrics for
 //! scheduled runs and [`queries`] holds the named analyses behind
 //! `fleetops run`.
 //!

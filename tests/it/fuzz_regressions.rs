@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use fleetops::ingest::timestamp::{self, Invalid};
+use fleetops::ingest::decode::timestamp::{self, Invalid};
 use fleetops::ingest::{self, Options};
 
 use crate::support::{fleetops, stderr};
@@ -44,7 +44,7 @@ fn ingest_checks(path: &Path) -> ingest::MemoryIngest {
 }
 
 /// `$batch` responses nested in each other's bodies, 3000 deep (141 kB,
-/// 495 bytes gzipped). `shape::expand` recursed once per level, so this
+/// 495 bytes gzipped). `envelope::expand` recursed once per level, so this
 /// overflowed a decoding thread's stack and aborted the process (about 600
 /// levels are enough in a debug build, 3000 in a release build), and the
 /// time grew with the square of the depth. Real `$batch` responses never

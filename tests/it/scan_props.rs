@@ -1,11 +1,10 @@
-//! Property: the hand-written reader (`ingest::scan`) never disagrees with
+//! Property: the hand-written reader (`ingest::decode::scanner`) never disagrees with
 //! serde_json. Whatever it accepts, serde_json accepts too and decodes to the
 //! same operation (or page); whatever it is unsure of it leaves alone.
 
 use std::path::PathBuf;
 
-use fleetops::ingest::record::{self, Decoded, RawOp};
-use fleetops::ingest::{scan, shape};
+use fleetops::ingest::decode::{self, Decoded, RawOp, Text, fallback, scanner};
 use proptest::prelude::*;
 
 use crate::support::{files_under, sample_data};
@@ -202,7 +201,7 @@ fn damaged(doc: impl Strategy<Value = String>) -> impl Strategy<Value = String> 
 }
 
 fn same_op(fast: &RawOp<'_>, text: &str) {
-    match record::parse_str_serde(text) {
+    match fallback::parse_str(text) {
         Ok(Decoded::Object(slow)) => assert_eq!(fast, &*slow, "{text}"),
         other => panic!("scan accepted what serde_json reads as {other:?}: {text}"),
     }
@@ -213,12 +212,12 @@ proptest! {
 
     #[test]
     fn scan_agrees_with_serde_on_records(text in damaged(op())) {
-        if let Some(fast) = scan::op_document(&text) {
+        if let Some(fast) = scanner::op_document(&text) {
             same_op(&fast, &text);
         }
         // The public entry point gives what serde_json gives, either way.
-        let a = format!("{:?}", record::parse_str(&text).map_err(|e| e.to_string()));
-        let b = format!("{:?}", record::parse_str_serde(&text).map_err(|e| e.to_string()));
+        let a = format!("{:?}", decode::parse_str(&text).map_err(|e| e.to_string()));
+        let b = format!("{:?}", fallback::parse_str(&text).map_err(|e| e.to_string()));
         prop_assert_eq!(a, b);
     }
 
@@ -248,12 +247,12 @@ proptest! {
             }
             text.truncate(cut);
         }
-        if let Some(fast) = scan::page(&text) {
-            let slow = shape::fast_page_serde(&text).unwrap_or_else(|| panic!("serde_json refuses: {text}"));
+        if let Some(fast) = scanner::page(&text) {
+            let slow = fallback::page(&text).unwrap_or_else(|| panic!("serde_json refuses: {text}"));
             prop_assert_eq!(&fast.context, &slow.context);
             prop_assert_eq!(&fast.next_link, &slow.next_link);
-            prop_assert_eq!(fast.ops.len(), slow.elems.len());
-            for (f, s) in fast.ops.iter().zip(&slow.elems) {
+            prop_assert_eq!(fast.ops.len(), slow.ops.len());
+            for (f, s) in fast.ops.iter().zip(&slow.ops) {
                 match s {
                     Decoded::Object(s) => prop_assert_eq!(f, &**s),
                     Decoded::NotObject(_) => prop_assert!(false, "serde_json reads a non-object: {text}"),
@@ -293,12 +292,12 @@ fn sample_data_takes_the_fast_path() {
     let files = sample_texts();
     let (mut fast_lines, mut slow_lines, mut pages) = (0, Vec::new(), 0);
     for (path, text) in &files {
-        if let Some(slow) = shape::fast_page_serde(text) {
-            if let Some(fast) = scan::page(text) {
+        if let Some(slow) = fallback::page(text) {
+            if let Some(fast) = scanner::page(text) {
                 assert_eq!(fast.context, slow.context);
                 assert_eq!(fast.next_link, slow.next_link);
                 let slow: Vec<&RawOp> = slow
-                    .elems
+                    .ops
                     .iter()
                     .map(|e| match e {
                         Decoded::Object(op) => &**op,
@@ -312,10 +311,10 @@ fn sample_data_takes_the_fast_path() {
         }
         for line in text.lines() {
             let line = line.trim();
-            let Ok(Decoded::Object(slow)) = record::parse_str_serde(line) else {
+            let Ok(Decoded::Object(slow)) = fallback::parse_str(line) else {
                 continue;
             };
-            match scan::op_document(line) {
+            match scanner::op_document(line) {
                 Some(fast) => {
                     assert_eq!(fast, *slow, "{}", path.display());
                     fast_lines += 1;
@@ -335,21 +334,21 @@ fn sample_data_takes_the_fast_path() {
 #[test]
 fn escapes_and_nesting() {
     let t = r#"{"id":"a\"b\u00e9\ud83d\ude00","status":true,"error":{"code":null,"message":["x"]},"createdBy":"Microsoft.Graph.IdentitySet","x":[[{"y":-1.5e3}]]}"#;
-    let fast = scan::op_document(t).expect("read by scan");
+    let fast = scanner::op_document(t).expect("read by scan");
     same_op(&fast, t);
-    assert_eq!(fast.id, record::Text::Str("a\"bé😀".into()));
-    assert_eq!(fast.status, record::Text::Str("true".into()));
+    assert_eq!(fast.id, Text::Str("a\"bé😀".into()));
+    assert_eq!(fast.status, Text::Str("true".into()));
     // A number where text is read, an escaped property name, a lone
     // surrogate: left to serde_json.
-    assert!(scan::op_document(r#"{"id":5}"#).is_none());
-    assert!(scan::op_document(r#"{"i\u0064":"a"}"#).is_none());
-    assert!(scan::op_document(r#"{"id":"\ud800"}"#).is_none());
+    assert!(scanner::op_document(r#"{"id":5}"#).is_none());
+    assert!(scanner::op_document(r#"{"i\u0064":"a"}"#).is_none());
+    assert!(scanner::op_document(r#"{"id":"\ud800"}"#).is_none());
     // Deep nesting in an ignored property: left to serde_json, which reads it.
     let deep = format!(
         r#"{{"id":"a","x":{}1{}}}"#,
         "[".repeat(100),
         "]".repeat(100)
     );
-    assert!(scan::op_document(&deep).is_none());
-    assert!(matches!(record::parse_str(&deep), Ok(Decoded::Object(_))));
+    assert!(scanner::op_document(&deep).is_none());
+    assert!(matches!(decode::parse_str(&deep), Ok(Decoded::Object(_))));
 }

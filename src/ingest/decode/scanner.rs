@@ -4,7 +4,9 @@
 //! Decoding is most of an ingest's work, and a general JSON library pays for
 //! generality on every property (a visitor call per key and value, key
 //! folding before the common camelCase spellings are tried). This reader
-//! walks the bytes once and fills the same [`RawOp`] the serde path fills.
+//! walks the bytes once and fills the same [`RawOp`] the serde path fills,
+//! taking from the [`fields`](super::fields) tables which property is which
+//! and the order Graph writes them in.
 //!
 //! It is a strict subset of that path: whenever it is not certain to decide
 //! exactly as serde_json would (a number where text is read, an escape in a
@@ -16,9 +18,9 @@
 
 use std::borrow::Cow;
 
-use super::record::{
-    ErrKey, IdKey, OpKey, RawError, RawIdentity, RawIdentitySet, RawOp, SetKey, Text, error_key,
-    identity_key, key_is, op_key, set_key,
+use super::envelope::{Decline, Page, PageParts};
+use super::fields::{
+    Fields, Present, RawError, RawIdentity, RawIdentitySet, RawOp, ReadInto, Reader, Text,
 };
 
 /// Nesting deeper than this is left to serde_json (which has its own limit).
@@ -75,37 +77,6 @@ fn hex4(b: &[u8]) -> Option<u16> {
     }
     Some(v)
 }
-
-/// An operation's properties in the order Graph writes them.
-const OP_KEYS: &[(&[u8], OpKey)] = &[
-    (b"\"@odata.type\":", OpKey::Other),
-    (b"\"id\":", OpKey::Id),
-    (b"\"operationType\":", OpKey::OperationType),
-    (b"\"status\":", OpKey::Status),
-    (b"\"createdDateTime\":", OpKey::Created),
-    (b"\"startedDateTime\":", OpKey::Started),
-    (b"\"completedDateTime\":", OpKey::Completed),
-    (b"\"lastActionDateTime\":", OpKey::LastAction),
-    (b"\"createdBy\":", OpKey::CreatedBy),
-    (b"\"lastActionBy\":", OpKey::LastActionBy),
-    (b"\"error\":", OpKey::Error),
-    (b"\"deviceId\":", OpKey::DeviceId),
-];
-
-/// An identitySet's members in the order Graph writes them.
-const SET_KEYS: &[(&[u8], SetKey)] = &[
-    (b"\"application\":", SetKey::Application),
-    (b"\"device\":", SetKey::Device),
-    (b"\"user\":", SetKey::User),
-];
-
-/// An identity's properties in the order Graph writes them.
-const IDENTITY_KEYS: &[(&[u8], IdKey)] = &[
-    (b"\"@odata.type\":", IdKey::Other),
-    (b"\"id\":", IdKey::Id),
-    (b"\"displayName\":", IdKey::DisplayName),
-    (b"\"userIdentityType\":", IdKey::Other),
-];
 
 impl<'a> Cursor<'a> {
     fn new(text: &'a str) -> Self {
@@ -491,65 +462,20 @@ impl<'a> Cursor<'a> {
         Some(())
     }
 
-    fn identity(&mut self, out: &mut RawIdentity<'a>) -> Option<()> {
-        self.object_keyed(IDENTITY_KEYS, identity_key, |c, k| {
-            match k {
-                IdKey::Id => out.id = c.text()?,
-                IdKey::DisplayName => out.display_name = c.text()?,
-                IdKey::Other => c.skip_value()?,
-            }
-            Some(())
-        })
+    /// An object read by its table (`pos` at `{`) into `out`, which
+    /// starts empty.
+    fn fields<T: Fields<'a>>(&mut self, out: &mut T) -> Option<()> {
+        self.object_keyed(T::GRAPH_ORDER, T::key, |c, key| out.read(key, c))
     }
 
-    fn identity_set(&mut self, out: &mut RawIdentitySet<'a>) -> Option<()> {
-        self.object_keyed(SET_KEYS, set_key, |c, k| {
-            let member = match k {
-                SetKey::User => &mut out.user,
-                SetKey::Application => &mut out.application,
-                SetKey::Device => &mut out.device,
-                SetKey::Other => return c.skip_value(),
-            };
-            c.lenient(member, Self::identity)
-        })
-    }
-
+    /// An error object: few members, in no order worth expecting.
     fn error(&mut self, out: &mut RawError<'a>) -> Option<()> {
-        self.object(|c, k| {
-            match error_key(k) {
-                ErrKey::Code => out.code = c.text()?,
-                ErrKey::Message => out.message = c.text()?,
-                ErrKey::Other => c.skip_value()?,
-            }
-            Some(())
-        })
+        self.object(|c, k| out.read(RawError::key(k), c))
     }
 
     /// An operation object (`pos` at `{`) into `op`, which starts empty.
     fn op(&mut self, op: &mut RawOp<'a>) -> Option<()> {
-        self.object_keyed(OP_KEYS, op_key, |c, key| {
-            match key {
-                OpKey::Id => op.id = c.text()?,
-                OpKey::DeviceId => op.device_id = c.text()?,
-                OpKey::OperationType => op.operation_type = c.text()?,
-                OpKey::Status => op.status = c.text()?,
-                OpKey::Created => op.created = c.text()?,
-                OpKey::Started => op.started = c.text()?,
-                OpKey::Completed => op.completed = c.text()?,
-                OpKey::LastAction => op.last_action = c.text()?,
-                OpKey::Error => c.lenient(&mut op.error, Self::error)?,
-                OpKey::CreatedBy => c.lenient(&mut op.created_by, Self::identity_set)?,
-                OpKey::LastActionBy => c.lenient(&mut op.last_action_by, Self::identity_set)?,
-                OpKey::Context => op.context = c.text()?,
-                OpKey::NextLink => op.next_link = c.text()?,
-                OpKey::Envelope => {
-                    op.envelope = true;
-                    c.skip_value()?;
-                }
-                OpKey::Other => c.skip_value()?,
-            }
-            Some(())
-        })
+        self.fields(op)
     }
 
     /// Only whitespace is left.
@@ -572,14 +498,9 @@ pub fn op_document(text: &str) -> Option<RawOp<'_>> {
     op_into(text, &mut op).then_some(op)
 }
 
-/// A list page or a top-level array of operations, read in one pass.
-pub struct Page<'a> {
-    pub ops: Vec<RawOp<'a>>,
-    pub context: Option<Cow<'a, str>>,
-    pub next_link: Option<Cow<'a, str>>,
-}
-
 fn op_elems<'a>(c: &mut Cursor<'a>, ops: &mut Vec<RawOp<'a>>) -> Option<()> {
+    // About one operation per 600 bytes: room without moving them as it grows.
+    ops.reserve(c.text.len() / 512 + 1);
     c.array(|c| {
         if c.peek()? != b'{' {
             return None;
@@ -589,55 +510,86 @@ fn op_elems<'a>(c: &mut Cursor<'a>, ops: &mut Vec<RawOp<'a>>) -> Option<()> {
     })
 }
 
-/// Reads `text` as a list page (`{"value": [...]}`) or an array whose
-/// elements are all objects; `None` for anything else, including a bare
-/// operation or a `$batch` response.
-pub fn page(text: &str) -> Option<Page<'_>> {
+/// Reads `text` as a list page (`{"value": [...]}`, by the rules of
+/// `PageParts` in [`super::envelope`]) or an array whose elements are all
+/// objects; `None` for anything else, including a bare operation or a
+/// `$batch` response.
+pub fn page(text: &str) -> Option<Page<'_, RawOp<'_>>> {
     let mut c = Cursor::new(text);
-    // About one operation per 600 bytes: room without moving them as it grows.
-    let mut ops = Vec::with_capacity(text.len() / 512 + 1);
-    let (mut context, mut next_link) = (None, None);
-    match c.peek()? {
-        b'[' => op_elems(&mut c, &mut ops)?,
+    let page = match c.peek()? {
+        b'[' => {
+            let mut ops = Vec::new();
+            op_elems(&mut c, &mut ops)?;
+            Page::list(ops)
+        }
         b'{' => {
-            let mut seen_value = false;
-            c.object(|c, k| {
-                if key_is(k, "value") && !seen_value {
-                    if c.peek()? != b'[' {
-                        return None;
-                    }
-                    seen_value = true;
-                    op_elems(c, &mut ops)
-                } else if key_is(k, "@odata.context") && context.is_none() {
-                    context = Some(c.text()?);
-                    Some(())
-                } else if key_is(k, "@odata.nextlink") && next_link.is_none() {
-                    next_link = Some(c.text()?);
-                    Some(())
-                } else if key_is(k, "id") || key_is(k, "responses") {
-                    None
-                } else {
-                    c.skip_value()
-                }
-            })?;
-            if !seen_value {
-                return None;
-            }
+            let mut parts = PageParts::default();
+            c.object(|c, k| parts.read(k, c))?;
+            parts.finish()?
         }
         _ => return None,
+    };
+    c.at_end().then_some(page)
+}
+
+impl Reader for Cursor<'_> {
+    type Out = Option<()>;
+    #[inline]
+    fn skip(&mut self) -> Option<()> {
+        self.skip_value()
     }
-    if !c.at_end() {
-        return None;
+}
+
+impl<'a> ReadInto<Text<'a>> for Cursor<'a> {
+    #[inline]
+    fn read_into(&mut self, out: &mut Text<'a>) -> Option<()> {
+        *out = self.text()?;
+        Some(())
     }
-    fn str_of(t: Option<Text<'_>>) -> Option<Cow<'_, str>> {
-        match t {
-            Some(Text::Str(s)) => Some(s),
-            _ => None,
+}
+
+impl ReadInto<Present> for Cursor<'_> {
+    #[inline]
+    fn read_into(&mut self, out: &mut Present) -> Option<()> {
+        out.0 = true;
+        self.skip_value()
+    }
+}
+
+impl<'a> ReadInto<Option<RawError<'a>>> for Cursor<'a> {
+    #[inline]
+    fn read_into(&mut self, out: &mut Option<RawError<'a>>) -> Option<()> {
+        self.lenient(out, Self::error)
+    }
+}
+
+impl<'a> ReadInto<Option<RawIdentitySet<'a>>> for Cursor<'a> {
+    #[inline]
+    fn read_into(&mut self, out: &mut Option<RawIdentitySet<'a>>) -> Option<()> {
+        self.lenient(out, Self::fields)
+    }
+}
+
+impl<'a> ReadInto<Option<RawIdentity<'a>>> for Cursor<'a> {
+    #[inline]
+    fn read_into(&mut self, out: &mut Option<RawIdentity<'a>>) -> Option<()> {
+        self.lenient(out, Self::fields)
+    }
+}
+
+/// A page's list of operations (`pos` at `[`); any element that is not an
+/// object declines the page.
+impl<'a> ReadInto<Vec<RawOp<'a>>> for Cursor<'a> {
+    fn read_into(&mut self, out: &mut Vec<RawOp<'a>>) -> Option<()> {
+        if self.peek()? != b'[' {
+            return None;
         }
+        op_elems(self, out)
     }
-    Some(Page {
-        ops,
-        context: str_of(context),
-        next_link: str_of(next_link),
-    })
+}
+
+impl Decline for Cursor<'_> {
+    fn decline(&mut self) -> Option<()> {
+        None
+    }
 }

@@ -29,6 +29,9 @@ pub struct IdentitySetRef<'a> {
     pub device: Option<IdentityRef<'a>>,
 }
 
+/// An operationError's `(code, message)`.
+pub type ErrorRef<'a> = (Option<&'a str>, Option<&'a str>);
+
 /// A validated operation, ready to append.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OperationRow<'a> {
@@ -42,9 +45,11 @@ pub struct OperationRow<'a> {
     pub completed: Option<i64>,
     pub last_action: Option<i64>,
     /// `(code, message)`; `None` when `error` is null or absent.
-    pub error: Option<(Option<&'a str>, Option<&'a str>)>,
+    pub error: Option<ErrorRef<'a>>,
     pub created_by: Option<IdentitySetRef<'a>>,
     pub last_action_by: Option<IdentitySetRef<'a>>,
+    #[cfg(test)]
+    pub test_note: Option<&'a str>,
 }
 
 struct IdentityBuilder {
@@ -153,6 +158,8 @@ pub struct OperationsBuilder {
     error_message: StringBuilder,
     created_by: IdentitySetBuilder,
     last_action_by: IdentitySetBuilder,
+    #[cfg(test)]
+    test_note: StringBuilder,
 }
 
 impl OperationsBuilder {
@@ -173,6 +180,8 @@ impl OperationsBuilder {
             error_message: StringBuilder::with_capacity(cap, cap),
             created_by: IdentitySetBuilder::new(cap),
             last_action_by: IdentitySetBuilder::new(cap),
+            #[cfg(test)]
+            test_note: StringBuilder::new(),
         }
     }
 
@@ -209,6 +218,8 @@ impl OperationsBuilder {
         }
         self.created_by.append(row.created_by);
         self.last_action_by.append(row.last_action_by);
+        #[cfg(test)]
+        self.test_note.append_option(row.test_note);
     }
 
     /// Finishes the batch. `lineage` names the source file of each run of
@@ -253,6 +264,8 @@ impl OperationsBuilder {
             Arc::new(
                 TimestampMicrosecondArray::from_value(ingested_at, n).with_timezone(schema::UTC),
             ),
+            #[cfg(test)]
+            Arc::new(self.test_note.finish()),
         ];
         RecordBatch::try_new(operations_schema(), columns)
             .expect("builder columns follow the operations schema")
