@@ -22,11 +22,11 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use fleetops::ingest::decode::{FileContext, WorkKind, decode_work, timestamp};
+use fleetops::internals::ingest::decode::{FileContext, WorkKind, decode_work, timestamp};
 use fleetops_gen::decode_input::{self, START_US};
 
 /// Size of an NDJSON block: the ingester's.
-const BLOCK_BYTES: usize = fleetops::ingest::source::DEFAULT_BLOCK;
+const BLOCK_BYTES: usize = fleetops::internals::ingest::source::DEFAULT_BLOCK;
 /// Operations on a Graph list page (the API's maximum page size).
 const PAGE_OPS: usize = 50;
 const SEC_US: i64 = 1_000_000;

@@ -17,3 +17,23 @@ pub mod status {
 pub mod window {
     pub use crate::report::window::*;
 }
+
+/// The ingester's steps.
+pub mod ingest {
+    pub use crate::ingest::dataset::Dataset;
+
+    /// The dataset folder, its parts and its commit.
+    pub mod dataset {
+        pub use crate::ingest::dataset::*;
+    }
+
+    /// From bytes to rows: envelopes, the fields tables, both readers.
+    pub mod decode {
+        pub use crate::ingest::decode::*;
+    }
+
+    /// Opening and cutting input files.
+    pub mod source {
+        pub use crate::ingest::source::*;
+    }
+}

@@ -83,6 +83,7 @@ pub mod idx {
     pub const SOURCE_FILE: usize = 12;
     /// Index of [`col::INGESTED_AT`](super::col::INGESTED_AT).
     pub const INGESTED_AT: usize = 13;
+    /// Index of the unit tests' own column (see `src/ingest/decode/fields.rs`).
     #[cfg(test)]
     pub const TEST_NOTE: usize = 14;
     /// Columns that describe the operation itself (everything before lineage).

@@ -15,7 +15,8 @@ use datafusion::datasource::listing::{
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
-use crate::ingest::{self, Dataset, FileReject, IngestReport, Manifest};
+use crate::ingest::dataset::Dataset;
+use crate::ingest::{self, FileReject, IngestReport, Manifest};
 use crate::schema::rejects::{self, RejectLine, TABLE_NAME as REJECTS_TABLE};
 use crate::schema::{TABLE_NAME, operations_schema};
 

@@ -4,7 +4,7 @@
 #![no_main]
 
 use fleetops::ingest::Limits;
-use fleetops::ingest::decode::{FileContext, WorkKind, decode_work};
+use fleetops::internals::ingest::decode::{FileContext, WorkKind, decode_work};
 use fleetops::schema::{idx, operations_schema};
 use libfuzzer_sys::fuzz_target;
 

@@ -3,7 +3,7 @@
 //! page), serde_json accepts too and decodes to the same value.
 #![no_main]
 
-use fleetops::ingest::decode::{Decoded, fallback, scanner};
+use fleetops::internals::ingest::decode::{Decoded, fallback, scanner};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,7 +6,7 @@
 #![no_main]
 
 use chrono::DateTime;
-use fleetops::ingest::decode::timestamp::{Parsed, parse};
+use fleetops::internals::ingest::decode::timestamp::{Parsed, parse};
 use libfuzzer_sys::fuzz_target;
 
 /// 0001-01-01T00:00:00Z.

@@ -27,10 +27,15 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::schema::{self, operations_schema};
 
+/// The folder of the `operations` table's Parquet files.
 pub const OPERATIONS_DIR: &str = "operations";
+/// The folder of each run's rejected records.
 pub const REJECTS_DIR: &str = "_rejects";
+/// The manifest's file name.
 pub const MANIFEST: &str = "_fleetops.json";
+/// The manifest's `format`.
 pub const FORMAT: &str = "fleetops-dataset";
+/// The manifest's `version`.
 pub const FORMAT_VERSION: u32 = 1;
 
 /// Rows per Parquet row group.
@@ -41,15 +46,25 @@ pub const PART_ROWS: usize = 4 * ROW_GROUP_ROWS;
 /// One run, as logged in the manifest.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RunLog {
+    /// The run's id (UTC time and process id), also the name of its rejects file.
     pub run_id: String,
+    /// When the run committed (RFC 3339, UTC).
     pub finished_at: String,
+    /// The inputs as given on the command line.
     pub inputs: Vec<String>,
+    /// Input files read.
     pub files: u64,
+    /// Records read.
     pub records: u64,
+    /// Rows added or replaced.
     pub rows: u64,
+    /// Records collapsed into another of the same id.
     pub duplicates: u64,
+    /// Records rejected.
     pub rejected: u64,
+    /// Records kept whose timestamps were repaired.
     pub repaired: u64,
+    /// Files that could not be read (with `--keep-going`).
     #[serde(default)]
     pub failed_files: Vec<String>,
     /// File of this run's rejects under `_rejects/`, if any.
@@ -75,8 +90,11 @@ impl RunLog {
 /// `_fleetops.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Manifest {
+    /// Always `fleetops-dataset`.
     pub format: String,
+    /// The layout's version (1).
     pub version: u32,
+    /// Every committed run, oldest first.
     pub runs: Vec<RunLog>,
 }
 
@@ -189,14 +207,17 @@ pub fn read_part(path: &Path, mut each: impl FnMut(RecordBatch) -> Result<()>) -
 /// A dataset folder.
 #[derive(Debug, Clone)]
 pub struct Dataset {
+    /// The folder.
     pub root: PathBuf,
 }
 
 impl Dataset {
+    /// The dataset at `root` (nothing is read yet).
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Dataset { root: root.into() }
     }
 
+    /// Where its Parquet files are.
     pub fn operations_dir(&self) -> PathBuf {
         self.root.join(OPERATIONS_DIR)
     }
@@ -372,16 +393,19 @@ impl Drop for DatasetLock {
 /// The next state of a dataset, being written.
 #[derive(Debug)]
 pub struct Staging {
+    /// The folder being written beside the dataset.
     pub dir: PathBuf,
     root: PathBuf,
     committed: bool,
 }
 
 impl Staging {
+    /// Where the next state's Parquet files go.
     pub fn operations_dir(&self) -> PathBuf {
         self.dir.join(OPERATIONS_DIR)
     }
 
+    /// Where the next state's rejects go.
     pub fn rejects_dir(&self) -> PathBuf {
         self.dir.join(REJECTS_DIR)
     }

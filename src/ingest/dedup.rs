@@ -236,14 +236,6 @@ impl Index {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.len() == 0
-    }
-
     /// Merges rows `rows` of `keys` (a batch's keys, shared by the files
     /// in it), stored at `part` from row `first_row` on, in row order. `new`
     /// is false for rows of the existing dataset. `on` hears what each

@@ -1,20 +1,27 @@
 //! From exported JSON to Arrow batches and a Parquet dataset.
 //!
-//! The data flows: [`discover`] the input files → [`source`] opens them
-//! (gzip, BOM, UTF-16) and cuts them into work → [`decode`] turns each unit
+//! [`ingest_dataset`] writes a deduplicated Parquet dataset (and merges into
+//! one that exists); [`ingest_memory`] gives the same rows as Arrow batches.
+//! Both read every export shape, account for every record ([`Counts`]) and
+//! keep every rejected one with its location and reason ([`FileReject`]).
+//!
+//! Inside, the data flows: `discover` the input files → `source` opens them
+//! (gzip, BOM, UTF-16) and cuts them into work → `decode` turns each unit
 //! of work into Arrow rows and rejects (its own map: envelopes, the fields
 //! tables, the scanner and its serde fallback, normalisation, device-id
-//! rules, the Arrow builder) → [`dedup`] keeps one row per id → [`dataset`]
-//! writes Parquet and commits atomically. [`pipeline`] runs the steps on
-//! every core, writing Parquet while it decodes.
+//! rules, the Arrow builder) → `dedup` keeps one row per id → `dataset`
+//! writes Parquet and commits atomically. `pipeline` runs the steps on
+//! every core, writing Parquet while it decodes (`docs/architecture.md`).
 
-pub mod dataset;
-pub mod decode;
-pub mod dedup;
-pub mod discover;
+// The steps are the crate's own; their items an embedder needs are
+// re-exported below.
+pub(crate) mod dataset;
+pub(crate) mod decode;
+pub(crate) mod dedup;
+pub(crate) mod discover;
 mod id_table;
-pub mod pipeline;
-pub mod source;
+pub(crate) mod pipeline;
+pub(crate) mod source;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -23,7 +30,9 @@ use std::sync::Mutex;
 
 use arrow::array::RecordBatch;
 
-pub use dataset::{Dataset, Manifest, RunLog};
+use dataset::Dataset;
+pub use dataset::{Manifest, RunLog};
+pub use decode::{Location, Reject};
 pub use pipeline::{Counts, FileFailure, FileReject, Options, Progress, ProgressFn};
 pub use source::Limits;
 
@@ -35,6 +44,7 @@ use pipeline::Store;
 /// What an ingest did.
 #[derive(Debug, Clone, Default)]
 pub struct IngestReport {
+    /// What was read and what became of it (`ingest --json`).
     pub counts: Counts,
     /// Files that could not be read (only with `keep_going`).
     pub failures: Vec<FileFailure>,
@@ -47,8 +57,12 @@ pub struct IngestReport {
 /// The rows of an in-memory ingest.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryIngest {
+    /// The `operations` rows, one per id, in the schema of
+    /// [`crate::schema::operations_schema`].
     pub batches: Vec<RecordBatch>,
+    /// Every rejected record, with its file, location and reason.
     pub rejects: Vec<FileReject>,
+    /// The counts and notes of the run.
     pub report: IngestReport,
 }
 

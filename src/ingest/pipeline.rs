@@ -4,7 +4,7 @@
 //! and this thread merges keys into the dedup index in read order as they
 //! arrive, and decides which held batches to write. A file that turns out to
 //! be unreadable after some of it was merged makes the run start again
-//! without it ([`RunResult::rerun`]), so it contributes nothing.
+//! without it (`RunResult::rerun`), so it contributes nothing.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -40,7 +40,9 @@ pub struct Options {
     pub keep_going: bool,
     /// Decoding threads (0: one per core).
     pub threads: usize,
+    /// Sizes past which a file or a record is refused.
     pub limits: Limits,
+    /// Called as bytes are read and files finish (a progress bar).
     pub progress: Option<ProgressFn>,
     /// Wait for another ingest into the same dataset instead of failing.
     pub wait_for_lock: bool,
@@ -69,25 +71,36 @@ impl std::fmt::Debug for Options {
 /// A reject with the file it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileReject {
+    /// The input file's name as given (`-` for standard input).
     pub file: String,
+    /// Where in the file, why, and the record's text.
     pub reject: Reject,
 }
 
 /// Counts of a run (contract §6 `ingest --json`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
+    /// Input files read.
     pub files: u64,
+    /// Records read: always `rows + duplicates + rejected`.
     pub records: u64,
+    /// Rows this run added to or replaced in the dataset.
     pub rows: u64,
+    /// Records collapsed into another record of the same id (older, or an
+    /// unchanged copy of a stored row).
     pub duplicates: u64,
+    /// Records rejected (written to `_rejects/` with their reason).
     pub rejected: u64,
+    /// Records kept whose timestamps had to be repaired to be read.
     pub repaired: u64,
 }
 
 /// A file that could not be read at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileFailure {
+    /// The input file's name as given.
     pub file: String,
+    /// Why it could not be read, and what to do.
     pub message: String,
 }
 

@@ -158,7 +158,12 @@ pub enum Whole<'b> {
     Unit(Option<Unit<'b>>),
     /// Anything else (compressed, UTF-16, a block or larger): the bytes read
     /// so far and whether more may follow, for [`Source::split`].
-    Rest { head: Vec<u8>, more: bool },
+    Rest {
+        /// The bytes read so far.
+        head: Vec<u8>,
+        /// Whether the file may go on past them.
+        more: bool,
+    },
 }
 
 impl Source {

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use fleetops::ingest::{self, Dataset, Options};
+use fleetops::ingest::{self, Options};
+use fleetops::internals::ingest::Dataset;
 use fleetops::schema::idx;
 
 use crate::support::{dataset_batches, fleetops_command, text_at, time_at};

@@ -231,11 +231,11 @@ proptest! {
 
         // Everything again: nothing changes, no file is rewritten.
         if !expected.is_empty() {
-            let parts = ingest::Dataset::new(&out).parts().unwrap();
+            let parts = fleetops::internals::ingest::Dataset::new(&out).parts().unwrap();
             let again = ingest::ingest_dataset(&paths, &out, &opts).unwrap();
             prop_assert_eq!(again.counts.rows, 0);
             prop_assert_eq!(again.counts.duplicates, records - rejected);
-            prop_assert_eq!(ingest::Dataset::new(&out).parts().unwrap(), parts);
+            prop_assert_eq!(fleetops::internals::ingest::Dataset::new(&out).parts().unwrap(), parts);
             prop_assert_eq!(&read_table(&out), &expected);
         }
     }

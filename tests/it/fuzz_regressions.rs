@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use fleetops::ingest::decode::timestamp::{self, Invalid};
 use fleetops::ingest::{self, Options};
+use fleetops::internals::ingest::decode::timestamp::{self, Invalid};
 
 use crate::support::{fleetops, stderr};
 

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, AsArray, RecordBatch, StructArray};
-use fleetops::ingest::{self, Counts, IngestReport, Options, dataset};
+use fleetops::ingest::{self, Counts, IngestReport, Options};
+use fleetops::internals::ingest::dataset;
 use fleetops::schema::idx;
 
 use crate::support::{
@@ -361,7 +362,7 @@ fn batch_responses() {
     assert_eq!(rows["b4"].device.as_deref(), Some("dev-c"), "request URL");
     assert_eq!(
         m.rejects[0].reject.location,
-        ingest::decode::Location {
+        ingest::Location {
             line: None,
             response: Some(3),
             index: Some(1)
@@ -751,7 +752,7 @@ fn redacted_ingest_writes_no_names_or_ids() {
 /// give the same rows.
 #[test]
 fn one_pass_pages_equal_record_by_record() {
-    use fleetops::ingest::decode::{FileContext, WorkKind, decode_work};
+    use fleetops::internals::ingest::decode::{FileContext, WorkKind, decode_work};
     let root = sample_data();
     let files = [
         "device_id=8e2f0a91-6b7c-4d3e-a1f2-93b4c5d6e7f8/operations-page-1.json",

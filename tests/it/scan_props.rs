@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use fleetops::ingest::decode::{self, Decoded, RawOp, Text, fallback, scanner};
+use fleetops::internals::ingest::decode::{self, Decoded, RawOp, Text, fallback, scanner};
 use proptest::prelude::*;
 
 use crate::support::{files_under, sample_data};

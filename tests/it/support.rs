@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::TimestampMicrosecondType;
-use fleetops::ingest::{Dataset, dataset};
+use fleetops::internals::ingest::{Dataset, dataset};
 
 // ---------------------------------------------------------------------------
 // Paths

@@ -208,8 +208,11 @@ impl<'a, E> PageParts<'a, E> {
 /// their device.
 #[derive(Debug)]
 pub struct Page<'a, E> {
+    /// The elements, in file order.
     pub ops: Vec<E>,
+    /// The page's `@odata.context`.
     pub context: Option<Cow<'a, str>>,
+    /// The page's `@odata.nextLink`.
     pub next_link: Option<Cow<'a, str>>,
 }
 

@@ -412,7 +412,8 @@ mod tests {
     fn a_property_added_to_the_table_reaches_its_parquet_column() {
         use arrow::array::{Array, AsArray};
 
-        use crate::ingest::{self, Dataset, Options, dataset};
+        use crate::ingest::dataset::{self, Dataset};
+        use crate::ingest::{self, Options};
         use crate::schema::{col, idx};
 
         let dir = tempfile::tempdir().expect("a temp folder");

@@ -20,13 +20,22 @@
 //! unit of work (a run of complete NDJSON lines or a whole document) and
 //! give one batch plus rejects.
 
+// Internal steps (reached only through `crate::internals`): documented at
+// module level.
+#[allow(missing_docs)]
 pub mod batch;
+#[allow(missing_docs)]
 pub mod device;
 pub mod envelope;
+#[allow(missing_docs)]
 pub mod fallback;
+#[allow(missing_docs)]
 pub mod fields;
+#[allow(missing_docs)]
 pub mod normalise;
+#[allow(missing_docs)]
 pub mod scanner;
+#[allow(missing_docs)]
 pub mod timestamp;
 
 use std::borrow::Cow;
@@ -41,7 +50,9 @@ pub use fields::{RawOp, Text};
 /// A record that could not be ingested.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reject {
+    /// Where the record stands in its file.
     pub location: Location,
+    /// Why it was rejected (e.g. `missing id`, `createdDateTime: not a timestamp: "…"`).
     pub reason: String,
     /// The record's text as it stood in the file (lossy UTF-8, capped).
     pub record: String,
@@ -62,15 +73,25 @@ fn raw_text(raw: &[u8]) -> String {
 /// What a worker decodes.
 #[derive(Debug)]
 pub enum WorkKind {
-    /// Complete NDJSON lines; `first_line` is the 1-based number of the first.
-    Lines { data: Vec<u8>, first_line: u64 },
+    /// Complete NDJSON lines.
+    Lines {
+        /// The lines' bytes, each ended by its line feed (the last may not be).
+        data: Vec<u8>,
+        /// The 1-based number of the first line in its file.
+        first_line: u64,
+    },
     /// A whole JSON document.
-    Document { data: Vec<u8> },
-    /// An NDJSON line over the record size limit, skipped while reading:
-    /// its first bytes and its length.
+    Document {
+        /// The document's bytes (UTF-8, no BOM).
+        data: Vec<u8>,
+    },
+    /// An NDJSON line over the record size limit, skipped while reading.
     Oversize {
+        /// Its 1-based line number.
         line: u64,
+        /// Its first bytes (for the reject's `record`).
         head: Vec<u8>,
+        /// Its length in bytes.
         bytes: u64,
     },
 }
@@ -79,21 +100,31 @@ pub enum WorkKind {
 /// a file straight from the buffer it read it into.
 #[derive(Debug, Clone, Copy)]
 pub enum Unit<'a> {
+    /// [`WorkKind::Lines`], borrowed.
     Lines {
+        /// The lines' bytes.
         data: &'a [u8],
+        /// The 1-based number of the first line.
         first_line: u64,
     },
+    /// [`WorkKind::Document`], borrowed.
     Document {
+        /// The document's bytes.
         data: &'a [u8],
     },
+    /// [`WorkKind::Oversize`], borrowed.
     Oversize {
+        /// Its 1-based line number.
         line: u64,
+        /// Its first bytes.
         head: &'a [u8],
+        /// Its length in bytes.
         bytes: u64,
     },
 }
 
 impl WorkKind {
+    /// The unit of work, borrowed.
     pub fn unit(&self) -> Unit<'_> {
         match self {
             WorkKind::Lines { data, first_line } => Unit::Lines {
@@ -119,6 +150,7 @@ impl Unit<'_> {
         }
     }
 
+    /// Whether it holds no input bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -138,9 +170,13 @@ pub struct FileContext {
 /// The result of decoding one unit of work.
 #[derive(Debug, Default)]
 pub struct DecodeOutput {
+    /// The rows (none when every record was rejected).
     pub batch: Option<RecordBatch>,
+    /// The rejected records.
     pub rejects: Vec<Reject>,
+    /// Records read.
     pub records: u64,
+    /// Records kept whose timestamps were repaired.
     pub repaired: u64,
     /// Things worth telling the user that are not records (skipped `$batch` responses).
     pub notes: Vec<String>,
@@ -264,6 +300,7 @@ pub fn decode_work(
 /// Units of work decoded together into one batch.
 #[derive(Debug, Default)]
 pub struct UnitsOutput {
+    /// The rows of every unit, in unit order.
     pub batch: Option<RecordBatch>,
     /// Per unit, in order: its rows in `batch`, and its rejects and counts
     /// (`batch` is `None` in them), or why its whole file is unreadable.
@@ -321,6 +358,7 @@ impl<'c> UnitsDecoder<'c> {
         self.bytes
     }
 
+    /// The batch of every unit pushed, stamped with `ingested_at`.
     pub fn finish(mut self, ingested_at: i64) -> UnitsOutput {
         if !self.builder.is_empty() {
             self.out.batch = Some(self.builder.finish(&self.lineage, ingested_at));

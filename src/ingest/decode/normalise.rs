@@ -5,7 +5,7 @@
 //! [`fields`](super::fields) table names (`text`, `time`, `error`,
 //! `identity_set` below), in table order, so the first bad property gives
 //! the reason. Timestamps are parsed by [`timestamp`],
-//! statuses matched by [`crate::status`].
+//! statuses matched by `src/status.rs`.
 
 use super::batch::{ErrorRef, IdentityRef, IdentitySetRef, OperationRow};
 use super::device;
