@@ -32,14 +32,21 @@ pub struct IdentitySetRef<'a> {
 /// An operationError's `(code, message)`.
 pub type ErrorRef<'a> = (Option<&'a str>, Option<&'a str>);
 
+/// A status as exported and in its normal form (contract §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusRef<'a> {
+    pub normal: &'a str,
+    pub raw: &'a str,
+}
+
 /// A validated operation, ready to append.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct OperationRow<'a> {
     pub id: &'a str,
     pub device_id: Option<&'a str>,
     pub operation_type: Option<&'a str>,
-    pub status: Option<&'a str>,
-    pub status_raw: Option<&'a str>,
+    /// The `status` and `status_raw` columns.
+    pub status: Option<StatusRef<'a>>,
     pub created: Option<i64>,
     pub started: Option<i64>,
     pub completed: Option<i64>,
@@ -198,8 +205,8 @@ impl OperationsBuilder {
         self.id.append_value(row.id);
         self.device_id.append_option(row.device_id);
         self.operation_type.append_option(row.operation_type);
-        self.status.append_option(row.status);
-        self.status_raw.append_option(row.status_raw);
+        self.status.append_option(row.status.map(|s| s.normal));
+        self.status_raw.append_option(row.status.map(|s| s.raw));
         self.created.append_option(row.created);
         self.started.append_option(row.started);
         self.completed.append_option(row.completed);

@@ -13,8 +13,9 @@
 //! 4. the file's path: `device_id=<id>/` or `devices/<id>.json`
 //!    ([`device_from_path`]).
 //!
-//! [`normalise::validate`] takes the first two
-//! from the record and the rest as a hint the envelope passes down.
+//! Rule 1 is applied as the record's row is built ([`normalise::validate`]);
+//! the decoder passes the others down to it as one hint: the record's own
+//! URLs, else what its envelope names, else its path.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -22,9 +23,12 @@ use std::path::Path;
 use super::fields::{RawOp, Text};
 use super::normalise;
 
-/// The device id an object's `deviceId` property gives: non-empty text.
-pub(crate) fn property<'s>(raw: &'s Text<'_>) -> Result<Option<&'s str>, String> {
-    Ok(normalise::text("deviceId", raw, &mut false)?.filter(|s| !s.is_empty()))
+/// The device id an object's `deviceId` property (`name`) gives: text,
+/// where an empty one gives none.
+pub(crate) fn property<'s>(name: &str, raw: &'s Text<'_>) -> Result<Option<&'s str>, String> {
+    let id =
+        normalise::text_of(raw).map_err(|found| format!("{name}: expected text, found {found}"))?;
+    Ok(id.filter(|s| !s.is_empty()))
 }
 
 /// The device id an object's own `@odata.context` / `@odata.nextLink` names.

@@ -164,50 +164,64 @@ pub fn key_is(key: &str, target: &str) -> bool {
 /// enum, and the property's names folded (lowercase, no `_`). With a
 /// `row Row` header, a row may add `=> column = normaliser("name")`: the
 /// field of `Row` it fills, the function in [`normalise`] that checks and
-/// converts it, and the name reject reasons give it; rows are normalised in
-/// table order, so the first bad property names the reason. `graph_order`
+/// converts it, and the name reject reasons give it; every field of `Row`
+/// is filled so, in table order, so the first bad property names the
+/// reason. `graph_order`
 /// lists Graph's spellings in its order (what each is comes from the same
 /// match, so the list can only be slow, never wrong).
 macro_rules! fields_table {
+    // The columns, gathered one row at a time (rows without `=>` have
+    // none); then `to_row`, which fills them all in one struct literal.
+    (@columns $Raw:ident $Row:ident [
+        $([$(#[cfg($c:meta)])*] $col:ident $norm:ident $name:literal $f:ident;)*
+    ]) => {
+        impl<'a> $Raw<'a> {
+            /// The row of this object: each column checked and converted
+            /// from its property, in table order, so the first bad one
+            /// gives the reason.
+            #[inline(always)]
+            pub(crate) fn to_row<'s>(
+                &'s self,
+                cx: &mut normalise::Cx<'s>,
+            ) -> Result<$Row<'s>, String> {
+                Ok($Row {
+                    $($(#[cfg($c)])* $col: normalise::$norm($name, &self.$f, cx)?,)*
+                })
+            }
+        }
+    };
+    (@columns $Raw:ident $Row:ident [$($done:tt)*]
+        $(#[doc = $fdoc:literal])*
+        $(#[cfg($cfg:meta)])*
+        $field:ident: $ty:ty = $Variant:ident [$($folded:literal)|+]
+        => $column:ident = $norm:ident($name:literal);
+        $($rest:tt)*
+    ) => {
+        fields_table! {
+            @columns $Raw $Row [$($done)* [$(#[cfg($cfg)])*] $column $norm $name $field;]
+            $($rest)*
+        }
+    };
+    (@columns $Raw:ident $Row:ident [$($done:tt)*]
+        $(#[doc = $fdoc:literal])*
+        $(#[cfg($cfg:meta)])*
+        $field:ident: $ty:ty = $Variant:ident [$($folded:literal)|+];
+        $($rest:tt)*
+    ) => {
+        fields_table! { @columns $Raw $Row [$($done)*] $($rest)* }
+    };
     (
         $(#[doc = $doc:literal])*
         struct $Raw:ident, key $Key:ident, row $Row:ident;
         graph_order [$($graph:literal),* $(,)?];
-        $(
-            $(#[doc = $fdoc:literal])*
-            $(#[cfg($cfg:meta)])*
-            $field:ident: $ty:ty = $Variant:ident [$($folded:literal)|+]
-            $(=> $column:ident = $norm:ident($name:literal))?;
-        )*
+        $($rows:tt)*
     ) => {
+        fields_table! { @columns $Raw $Row [] $($rows)* }
         fields_table! {
             $(#[doc = $doc])*
             struct $Raw, key $Key;
             graph_order [$($graph),*];
-            $(
-                $(#[doc = $fdoc])*
-                $(#[cfg($cfg)])*
-                $field: $ty = $Variant [$($folded)|+];
-            )*
-        }
-
-        impl<'a> $Raw<'a> {
-            /// Checks and converts the properties that have a column into
-            /// `row`, in table order; `repaired` is set when a value had to
-            /// be repaired to be read.
-            pub(crate) fn normalise_into<'s>(
-                &'s self,
-                row: &mut $Row<'s>,
-                repaired: &mut bool,
-            ) -> Result<(), String> {
-                $(
-                    $(#[cfg($cfg)])*
-                    {
-                        $(row.$column = normalise::$norm($name, &self.$field, repaired)?;)?
-                    }
-                )*
-                Ok(())
-            }
+            $($rows)*
         }
     };
     (
@@ -217,7 +231,8 @@ macro_rules! fields_table {
         $(
             $(#[doc = $fdoc:literal])*
             $(#[cfg($cfg:meta)])*
-            $field:ident: $ty:ty = $Variant:ident [$($folded:literal)|+];
+            $field:ident: $ty:ty = $Variant:ident [$($folded:literal)|+]
+            $(=> $column:ident = $norm:ident($name:literal))?;
         )*
     ) => {
         #[doc = concat!("What a property of [`", stringify!($Raw), "`] is.")]
@@ -302,14 +317,14 @@ fields_table! {
         // Not Graph's: exports that merge devices add it, last.
         "deviceId",
     ];
-    /// Required: checked by [`normalise::validate`].
-    id: Text<'a> = Id [b"id"];
-    /// Checked with the other device-id rules ([`super::device`]).
-    device_id: Text<'a> = DeviceId [b"deviceid" | b"teamworkdeviceid"];
+    id: Text<'a> = Id [b"id"] => id = required("id");
+    /// Else the device its container names (see [`super::device`]).
+    device_id: Text<'a> = DeviceId [b"deviceid" | b"teamworkdeviceid"]
+        => device_id = device("deviceId");
     operation_type: Text<'a> = OperationType [b"operationtype"]
         => operation_type = text("operationType");
-    /// Kept as `status_raw`; `status` is its normal form.
-    status: Text<'a> = Status [b"status"] => status_raw = text("status");
+    /// Two columns: `status`, its normal form, and `status_raw`.
+    status: Text<'a> = Status [b"status"] => status = status("status");
     created: Text<'a> = Created [b"createddatetime"] => created = time("createdDateTime");
     started: Text<'a> = Started [b"starteddatetime"] => started = time("startedDateTime");
     completed: Text<'a> = Completed [b"completeddatetime"]
@@ -355,7 +370,11 @@ fields_table! {
 fields_table! {
     /// `{id, displayName}`: one identity of an identitySet.
     struct RawIdentity, key IdKey;
-    graph_order ["@odata.type", "id", "displayName", "userIdentityType"];
+    // A user's identity has a `userIdentityType`, an application's an
+    // `applicationIdentityType`.
+    graph_order [
+        "@odata.type", "id", "displayName", "userIdentityType", "applicationIdentityType",
+    ];
     id: Text<'a> = Id [b"id"];
     display_name: Text<'a> = DisplayName [b"displayname"];
 }

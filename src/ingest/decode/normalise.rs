@@ -1,17 +1,24 @@
 //! From an operation as read to a row, or a reject reason (contract §2, §5).
 //!
-//! [`validate`] checks the id and the device id by hand; every other
-//! property is checked and converted by the function its row in the
-//! [`fields`](super::fields) table names (`text`, `time`, `error`,
-//! `identity_set` below), in table order, so the first bad property gives
-//! the reason. Timestamps are parsed by [`timestamp`],
-//! statuses matched by `src/status.rs`.
+//! Each column is checked and converted by the function its row in the
+//! [`fields`](super::fields) table names (`required`, `device`, `text`,
+//! `status`, `time`, `error`, `identity_set` below), in table order, so the
+//! first bad property gives the reason. Timestamps are parsed by
+//! [`timestamp`], statuses matched by `src/status.rs`.
 
-use super::batch::{ErrorRef, IdentityRef, IdentitySetRef, OperationRow};
+use super::batch::{ErrorRef, IdentityRef, IdentitySetRef, OperationRow, StatusRef};
 use super::device;
 use super::fields::{RawError, RawIdentity, RawIdentitySet, RawOp, Text};
 use super::timestamp::{self, Parsed};
 use crate::status;
+
+/// What the checks of one record share.
+pub(crate) struct Cx<'s> {
+    /// The device id the record's container gives.
+    pub(crate) device_hint: Option<&'s str>,
+    /// A value had to be repaired to be read.
+    pub(crate) repaired: bool,
+}
 
 /// Validates a decoded operation into a row; `repaired` tells whether a
 /// value had to be repaired to be read.
@@ -24,27 +31,17 @@ pub fn validate<'s>(
     device_hint: Option<&'s str>,
     repaired: &mut bool,
 ) -> Result<OperationRow<'s>, String> {
-    let id = match &op.id {
-        Text::Absent => return Err("missing id".into()),
-        Text::Null => return Err("id is null".into()),
-        Text::Other(found) => return Err(format!("id: expected text, found {found}")),
-        Text::Str(s) if s.trim().is_empty() => return Err("id is empty".into()),
-        Text::Str(s) => s.as_ref(),
+    let mut cx = Cx {
+        device_hint,
+        repaired: false,
     };
-    let device_id = device::property(&op.device_id)?;
-    let mut row = OperationRow {
-        id,
-        device_id: device_id.or(device_hint),
-        ..OperationRow::default()
-    };
-    *repaired = false;
-    op.normalise_into(&mut row, repaired)?;
-    row.status = row.status_raw.map(status::normalize);
+    let row = op.to_row(&mut cx)?;
+    *repaired = cx.repaired;
     Ok(row)
 }
 
 /// The text of a value, or what was found instead.
-fn text_of<'s>(t: &'s Text<'_>) -> Result<Option<&'s str>, &'static str> {
+pub(super) fn text_of<'s>(t: &'s Text<'_>) -> Result<Option<&'s str>, &'static str> {
     match t {
         Text::Absent | Text::Null => Ok(None),
         Text::Str(s) => Ok(Some(s)),
@@ -52,24 +49,64 @@ fn text_of<'s>(t: &'s Text<'_>) -> Result<Option<&'s str>, &'static str> {
     }
 }
 
+/// The id: text that is not blank, else the record is rejected.
+pub(super) fn required<'s>(
+    name: &str,
+    raw: &'s Text<'_>,
+    _: &mut Cx<'s>,
+) -> Result<&'s str, String> {
+    match raw {
+        Text::Absent => Err(format!("missing {name}")),
+        Text::Null => Err(format!("{name} is null")),
+        Text::Other(found) => Err(format!("{name}: expected text, found {found}")),
+        Text::Str(s) if s.trim().is_empty() => Err(format!("{name} is empty")),
+        Text::Str(s) => Ok(s),
+    }
+}
+
+/// The device id: the record's own property, else the container's.
+pub(super) fn device<'s>(
+    name: &str,
+    raw: &'s Text<'_>,
+    cx: &mut Cx<'s>,
+) -> Result<Option<&'s str>, String> {
+    Ok(device::property(name, raw)?.or(cx.device_hint))
+}
+
 /// A text property, kept as it is.
 pub(super) fn text<'s>(
     name: &str,
     raw: &'s Text<'_>,
-    _: &mut bool,
+    _: &mut Cx<'s>,
 ) -> Result<Option<&'s str>, String> {
     text_of(raw).map_err(|found| format!("{name}: expected text, found {found}"))
 }
 
+/// The status as exported and in its normal form.
+pub(super) fn status<'s>(
+    name: &str,
+    raw: &'s Text<'_>,
+    cx: &mut Cx<'s>,
+) -> Result<Option<StatusRef<'s>>, String> {
+    Ok(text(name, raw, cx)?.map(|raw| StatusRef {
+        normal: status::normalize(raw),
+        raw,
+    }))
+}
+
 /// A timestamp property, in UTC microseconds: NULL when unset, repaired
 /// when Graph's documentation form or a missing zone (contract §2).
-pub(super) fn time(name: &str, raw: &Text<'_>, repaired: &mut bool) -> Result<Option<i64>, String> {
-    match text(name, raw, repaired)? {
+pub(super) fn time<'s>(
+    name: &str,
+    raw: &'s Text<'_>,
+    cx: &mut Cx<'s>,
+) -> Result<Option<i64>, String> {
+    match text(name, raw, cx)? {
         None => Ok(None),
         Some(s) => match timestamp::parse(s) {
             Ok(Parsed::Value(v)) => Ok(Some(v)),
             Ok(Parsed::Repaired(v)) => {
-                *repaired = true;
+                cx.repaired = true;
                 Ok(Some(v))
             }
             Ok(Parsed::Unset) => Ok(None),
@@ -82,7 +119,7 @@ pub(super) fn time(name: &str, raw: &Text<'_>, repaired: &mut bool) -> Result<Op
 pub(super) fn error<'s>(
     name: &str,
     raw: &'s Option<RawError<'_>>,
-    _: &mut bool,
+    _: &mut Cx<'s>,
 ) -> Result<Option<ErrorRef<'s>>, String> {
     let Some(e) = raw else {
         return Ok(None);
@@ -107,7 +144,7 @@ fn identity<'s>(i: &'s Option<RawIdentity<'_>>) -> Option<IdentityRef<'s>> {
 pub(super) fn identity_set<'s>(
     _: &str,
     raw: &'s Option<RawIdentitySet<'_>>,
-    _: &mut bool,
+    _: &mut Cx<'s>,
 ) -> Result<Option<IdentitySetRef<'s>>, String> {
     Ok(raw.as_ref().map(|s| IdentitySetRef {
         user: identity(&s.user),
@@ -134,8 +171,13 @@ mod tests {
         assert!(!repaired);
         assert_eq!(row.id, "a");
         assert_eq!(row.device_id, Some("dev"));
-        assert_eq!(row.status, Some("successful"));
-        assert_eq!(row.status_raw, Some("Succeeded"));
+        assert_eq!(
+            row.status,
+            Some(StatusRef {
+                normal: "successful",
+                raw: "Succeeded"
+            })
+        );
         assert_eq!(row.created, Some(1_793_527_200_000_000));
         assert_eq!(row.error, Some((None, Some("Unknown"))));
         let by = row.created_by.unwrap();

@@ -314,9 +314,10 @@ impl<'a> Cursor<'a> {
     /// [`Cursor::object`] for an object whose property names usually come
     /// in a known order (Graph writes them so): where the next bytes are
     /// the expected `"name":`, the name is taken as it is, without scanning
-    /// or matching it. Any other name is read and `classify`d as usual, and
-    /// the expectation moves on from it. `known` must classify as `classify`
-    /// does.
+    /// or matching it. Any other name is read; one in `known` is taken from
+    /// there (and the expectation moves on from it), others are
+    /// `classify`d. `known` must classify as `classify` does (the tables'
+    /// lists are built so).
     #[inline]
     fn object_keyed<K: Copy>(
         &mut self,
@@ -348,12 +349,17 @@ impl<'a> Cursor<'a> {
                 _ => {
                     let name = self.key()?;
                     self.expect(b':')?;
-                    if let Some(i) = known.iter().position(|(p, _)| {
+                    match known.iter().position(|(p, _)| {
                         p.len() == name.len() + 3 && &p[1..p.len() - 2] == name.as_bytes()
                     }) {
-                        next = i + 1;
+                        // Out of order but known: what it is was worked
+                        // out with the list.
+                        Some(i) => {
+                            next = i + 1;
+                            known[i].1
+                        }
+                        None => classify(name),
                     }
-                    classify(name)
                 }
             };
             self.peek()?;
