@@ -121,7 +121,7 @@ pub fn error_fields() -> Fields {
     ])
 }
 
-/// The schema of the `operations` table (contract §3).
+/// The schema of the `operations` table (README "The `operations` table").
 pub fn operations_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     SCHEMA

@@ -3,7 +3,7 @@
 //! Graph documents the values in lowercase on one page, PascalCase on another
 //! and "succeeded" in the action pages; everything funnels through [`normalize`].
 
-/// The canonical status values (contract §2).
+/// The canonical status values (README "Input").
 pub const QUEUED: &str = "queued";
 pub const SCHEDULED: &str = "scheduled";
 pub const IN_PROGRESS: &str = "inProgress";

@@ -12,7 +12,7 @@
 //! The same options always give byte-identical output: every random choice
 //! comes from one `ChaCha8Rng` seeded with [`Options::seed`].
 //!
-//! Formats (see the fleetops input contract):
+//! Formats (see "Input" in fleetops' README):
 //! - `ndjson`: `operations.ndjson`, one operation per line, each with a `deviceId`;
 //! - `pages`: Graph list pages, `pages/<deviceId>-page-NNNN.json`, at most 50
 //!   operations each, the device id only in `@odata.context` / `@odata.nextLink`;

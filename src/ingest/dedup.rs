@@ -1,4 +1,4 @@
-//! One row per operation id (contract §4).
+//! One row per operation id (README "Dedup and incremental ingest").
 //!
 //! The index remembers, for each id, where its winning row is stored (part
 //! file or batch, row), so rows are written once while decoding and only the

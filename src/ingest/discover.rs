@@ -12,7 +12,7 @@ pub struct InputFile {
     pub path: Option<PathBuf>,
     /// The name shown to the user and stored as `source_file`.
     pub name: String,
-    /// Device id from the path (contract §1 rule d).
+    /// Device id from the path (README "Input": the path).
     pub path_device: Option<String>,
     /// Size in bytes, when known before reading (a named file); a hint
     /// only: the file is read to its end.

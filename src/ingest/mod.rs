@@ -241,7 +241,7 @@ fn check_redaction(manifest: &dataset::Manifest, redaction: &str, out: &Path) ->
 }
 
 /// Ingests export files into the dataset at `out`, merging with what is
-/// there (contract §4) and committing atomically (§5).
+/// there (README "Dedup and incremental ingest") and committing atomically.
 pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<IngestReport> {
     let trace = Trace::new();
     let all_files = discover::discover(inputs)?;

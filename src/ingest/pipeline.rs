@@ -77,7 +77,7 @@ pub struct FileReject {
     pub reject: Reject,
 }
 
-/// Counts of a run (contract §6 `ingest --json`).
+/// Counts of a run (`ingest --json`, README "Using it").
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     /// Input files read.

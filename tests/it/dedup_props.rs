@@ -100,7 +100,7 @@ fn file_text(shape: Shape, recs: &[Rec]) -> String {
     }
 }
 
-/// The reference model of contract §4: records fold in read order.
+/// The reference model of README "Dedup and incremental ingest": records fold in read order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Winner {
     last: Option<u8>,

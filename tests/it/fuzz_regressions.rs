@@ -77,7 +77,7 @@ fn deeply_nested_batch_responses_do_not_overflow_the_stack() {
 /// what Arrow and chrono can show: the table printed `ERROR: Cast error`,
 /// CSV export and the report failed as a whole, and `--format json` wrote
 /// invalid JSON (an unescaped `"UTC"` inside the error text). Such a
-/// record must be rejected like any unparseable timestamp (contract §2).
+/// record must be rejected like any unparseable timestamp (README "Input").
 #[test]
 fn out_of_range_ms_dates_are_rejected() {
     for text in [

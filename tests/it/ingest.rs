@@ -1,4 +1,4 @@
-//! The ingester against every input shape and quirk of the contract (§1–§5),
+//! The ingester against every input shape and quirk of README "Input",
 //! with exact values.
 
 use std::collections::BTreeMap;

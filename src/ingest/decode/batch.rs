@@ -32,7 +32,7 @@ pub struct IdentitySetRef<'a> {
 /// An operationError's `(code, message)`.
 pub type ErrorRef<'a> = (Option<&'a str>, Option<&'a str>);
 
-/// A status as exported and in its normal form (contract §2).
+/// A status as exported and in its normal form (README "Input").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatusRef<'a> {
     pub normal: &'a str,

@@ -1,4 +1,4 @@
-//! Device-id rules, all of them (contract §1).
+//! Device-id rules, all of them (README "Input").
 //!
 //! Graph puts an operation's device only in the URL it was fetched from, so
 //! the device comes from wherever an export kept it, first that applies:

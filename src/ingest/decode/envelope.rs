@@ -1,4 +1,4 @@
-//! Envelopes: where the operations stand in a file (contract §1).
+//! Envelopes: where the operations stand in a file (README "Input").
 //!
 //! Every shape is read here, once: NDJSON lines (an operation, or a whole
 //! page, per line), documents that are an array of operations, a Graph list
@@ -226,7 +226,7 @@ impl<'a, E> Page<'a, E> {
         }
     }
 
-    /// The device the page is about (contract §1 b).
+    /// The device the page is about (README "Input": the page's URL).
     pub fn device(&self) -> Option<Cow<'_, str>> {
         device::of_page(self.context.as_deref(), self.next_link.as_deref())
     }

@@ -11,7 +11,7 @@
 //!
 //! Property names match case-insensitively and ignoring `_`, so Graph's
 //! camelCase, PowerShell's PascalCase and snake_case exports all read the
-//! same (contract §1).
+//! same (README "Input").
 //!
 //! Adding an operation property takes a row in the [`RawOp`] table below,
 //! its column in `src/schema.rs`, and its field and builder in
@@ -308,7 +308,7 @@ macro_rules! fields_table {
 }
 
 fields_table! {
-    /// An operation object as read, before validation (contract §1).
+    /// An operation object as read, before validation (README "Input").
     struct RawOp, key OpKey, row OperationRow;
     graph_order [
         "@odata.type", "id", "operationType", "status", "createdDateTime",

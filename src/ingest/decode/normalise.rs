@@ -1,4 +1,4 @@
-//! From an operation as read to a row, or a reject reason (contract §2, §5).
+//! From an operation as read to a row, or a reject reason (README "Input").
 //!
 //! Each column is checked and converted by the function its row in the
 //! [`fields`](super::fields) table names (`required`, `device`, `text`,
@@ -24,7 +24,7 @@ pub(crate) struct Cx<'s> {
 /// value had to be repaired to be read.
 ///
 /// `device_hint` is the device id the container gives (the object's own
-/// URL, page URL, `$batch` response, path: see [`device`]); a `deviceId`
+/// URL, page URL, `$batch` response, path: see `device.rs`); a `deviceId`
 /// property comes first.
 pub fn validate<'s>(
     op: &'s RawOp<'_>,
@@ -95,7 +95,7 @@ pub(super) fn status<'s>(
 }
 
 /// A timestamp property, in UTC microseconds: NULL when unset, repaired
-/// when Graph's documentation form or a missing zone (contract §2).
+/// when Graph's documentation form or a missing zone (README "Input").
 pub(super) fn time<'s>(
     name: &str,
     raw: &'s Text<'_>,
