@@ -34,6 +34,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use criterion::{Criterion, criterion_group, criterion_main};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
+use fleetops_gen::decode_input::OPERATION_TYPES;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::runtime::Runtime;
@@ -55,17 +56,6 @@ const STATUSES: &[&str] = &[
     "queued",
     "scheduled",
 ];
-const OPERATION_TYPES: &[&str] = &[
-    "softwareUpdate",
-    "restart",
-    "configUpdate",
-    "deviceDiagnostics",
-    "deviceManagementAgentConfigUpdate",
-    "remoteLogin",
-    "remoteLogout",
-    "resetDevice",
-];
-
 const PAIRS: &[(&str, &str, &str)] = &[
     (
         "op_duration_seconds",

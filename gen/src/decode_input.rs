@@ -13,7 +13,8 @@ use super::*;
 pub const START_US: i64 = 1_790_812_800_000_000;
 const SEC_US: i64 = 1_000_000;
 
-const OPERATION_TYPES: &[&str] = &[
+/// The operation types the benchmark inputs draw from (the functions bench too).
+pub const OPERATION_TYPES: &[&str] = &[
     "softwareUpdate",
     "restart",
     "configUpdate",
