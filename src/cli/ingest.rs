@@ -17,7 +17,7 @@ pub fn run(a: IngestArgs) -> Result<ExitCode> {
         keep_going: a.keep_going,
         threads: a.threads,
         wait_for_lock: a.wait,
-        hold_rows: a.hold_rows,
+        memory_budget: a.memory_budget.unwrap_or(0),
         limits: crate::ingest::Limits {
             max_record_bytes: a.max_record_bytes,
             max_document_bytes: a.max_document_bytes,

@@ -62,11 +62,11 @@ pub struct IngestArgs {
     /// Queue behind another ingest into the same dataset instead of failing.
     #[arg(long)]
     pub wait: bool,
-    /// Decoded rows held in memory before the oldest are written (0: 262,144).
-    /// Fewer use less memory; a duplicate read after its earlier copy was
-    /// written makes that file be rewritten at the end.
-    #[arg(long, default_value_t = 0, value_name = "ROWS")]
-    pub hold_rows: usize,
+    /// Memory for decoded rows, e.g. `256MiB`, `1GiB` (default 320 MiB);
+    /// past about half of it rows are spilled to a folder beside the
+    /// dataset. A smaller budget spills more and never changes the table.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_budget: Option<usize>,
     /// Reject records (NDJSON lines, array elements) longer than this.
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     pub max_record_bytes: usize,
@@ -247,4 +247,24 @@ pub fn main(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A size such as `512MiB`, `1GiB`, `64M` or `1000000` (bytes).
+pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size: give bytes or a number with KiB, MiB or GiB"))?;
+    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("`{s}` is not a size: use KiB, MiB or GiB")),
+    };
+    n.checked_mul(mult)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| format!("`{s}` is not a usable size"))
 }

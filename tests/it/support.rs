@@ -178,7 +178,7 @@ pub fn dataset_batches(dir: &Path) -> Vec<RecordBatch> {
 /// under a reader while an ingest swapped in a new state).
 pub fn try_dataset_batches(dir: &Path) -> fleetops::Result<Vec<RecordBatch>> {
     let mut batches = Vec::new();
-    for p in Dataset::new(dir).parts()? {
+    for p in Dataset::new(dir).files()? {
         dataset::read_part(&p, |b| {
             batches.push(b);
             Ok(())
