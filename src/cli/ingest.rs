@@ -84,3 +84,22 @@ pub fn run(a: IngestArgs) -> Result<ExitCode> {
         ExitCode::FAILURE
     })
 }
+
+pub fn compact(a: super::CompactArgs) -> Result<ExitCode> {
+    let opts = Options {
+        wait_for_lock: a.wait,
+        ..Options::default()
+    };
+    let r = ingest::compact(&a.dataset, &opts)?;
+    if a.json {
+        println!("{}", serde_json::to_value(&r)?);
+    }
+    eprintln!(
+        "fleetops: {} partitions compacted, {} -> {} files in {}",
+        r.partitions,
+        r.files_before,
+        r.files_after,
+        a.dataset.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

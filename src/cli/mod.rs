@@ -30,6 +30,9 @@ pub struct Cli {
 pub enum Command {
     /// Turn exported JSON (files, folders, `-` for stdin) into a Parquet dataset.
     Ingest(IngestArgs),
+    /// Fold each day's Parquet files of a dataset into one (atomic, waits for
+    /// no one: fails if an ingest holds the dataset).
+    Compact(CompactArgs),
     /// Run SQL over a dataset or raw exports; without a query, an interactive shell.
     Sql(SqlArgs),
     /// Write the fleet reliability report.
@@ -40,6 +43,18 @@ pub enum Command {
     Queries(QueriesArgs),
     /// List the SQL functions fleetops adds, with their exact NULL behaviour.
     Functions,
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// The dataset folder.
+    pub dataset: PathBuf,
+    /// Queue behind an ingest into the same dataset instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+    /// Print what was done as one JSON line on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -234,12 +249,14 @@ pub fn main(cli: Cli) -> ExitCode {
     trace::install_from_env();
     let result = match cli.command {
         Command::Ingest(a) => ingest::run(a),
+        Command::Compact(a) => ingest::compact(a),
         Command::Sql(a) => sql::run(a),
         Command::Report(a) => report::run(a),
         Command::Run(a) => report::run_named(a),
         Command::Queries(a) => report::queries(a),
         Command::Functions => listing::functions(),
     };
+    trace::peak_memory();
     match result {
         Ok(code) => code,
         Err(e) => {

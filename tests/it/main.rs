@@ -11,6 +11,7 @@ mod crash;
 mod dedup_props;
 mod fuzz_regressions;
 mod ingest;
+mod layout;
 mod limits_and_locks;
 mod report;
 mod report_cli;
