@@ -184,6 +184,12 @@ impl Source {
         })
     }
 
+    /// Reads from `r` (bytes of a file, standard input, or any other
+    /// stream), as from an opened file.
+    pub fn from_reader(r: Box<dyn Read + Send>) -> Source {
+        Source { r }
+    }
+
     /// Reads a file smaller than a block whole into `buf`, which keeps its
     /// length (a block) between files, so nothing is allocated or zeroed
     /// per file and the bytes are decoded while still in the reading core's
@@ -259,7 +265,7 @@ impl Source {
             buf = Vec::with_capacity(block + (block >> 2));
             more = fill(&mut *r, &mut buf, block).map_err(read_error)?;
         }
-        if let Start::Utf16 = start(&buf, more) {
+        if is_utf16(&buf) {
             // Converted as it is read, then cut like UTF-8 text.
             let little = buf[0] == 0xFF;
             r = Box::new(utf16::Utf16::new(&buf[2..], r, little));
@@ -345,7 +351,7 @@ enum Start {
 /// Tells from the first bytes read, `buf` (more may follow when `more`),
 /// how the file is read.
 fn start(buf: &[u8], more: bool) -> Start {
-    if buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]) {
+    if is_utf16(buf) {
         return Start::Utf16;
     }
     let bom = if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -373,6 +379,11 @@ fn start(buf: &[u8], more: bool) -> Start {
     } else {
         Start::Document { bom }
     }
+}
+
+/// Whether the bytes open with a UTF-16 byte order mark (LE or BE).
+fn is_utf16(buf: &[u8]) -> bool {
+    buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF])
 }
 
 /// Decompresses `head` (the bytes already read) followed by the rest of `raw`.

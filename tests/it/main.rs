@@ -18,3 +18,4 @@ mod scan_props;
 mod security;
 mod soak;
 mod sqllogictest;
+mod stream;
