@@ -19,3 +19,4 @@ mod scan_props;
 mod security;
 mod soak;
 mod sqllogictest;
+mod stream;
