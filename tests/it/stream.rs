@@ -308,7 +308,7 @@ fn a_truncated_array_contributes_nothing_to_the_ingest() {
     let whole_msg = whole(&array[..array.len() - 10], &ctx(None, 16 << 20)).unwrap_err();
     let opts = Options {
         keep_going: true,
-        hold_rows: 1,
+        memory_budget: 1,
         limits: Limits {
             block_bytes: 1024,
             ..Limits::default()
