@@ -193,7 +193,7 @@ fn run(opts: &Options, w: &mut Writer, out: &Path) -> Result<Summary, Error> {
         stuck_share: 0.1,
     };
     let ops = gen_ops(&mut rng, &world, &params);
-    let g = Gen { world, ops };
+    let g = Gen::new(world, ops);
     let ndjson = opts.format == Format::Ndjson;
     let recs = plan_records(&mut rng, &g, opts.dup_rate, opts.bad_rate, ndjson);
     let bad = recs.iter().filter(|r| r.bad != Bad::None).count();
@@ -380,12 +380,14 @@ fn guid(rng: &mut ChaCha8Rng) -> String {
 
 /// 16 bytes in GUID form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 fn guid_text(b: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(36);
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
             s.push('-');
         }
-        s.push_str(&format!("{byte:02x}"));
+        s.push(HEX[usize::from(byte >> 4)] as char);
+        s.push(HEX[usize::from(byte & 15)] as char);
     }
     s
 }
@@ -1148,6 +1150,46 @@ fn snapshot(op: &Op, at: i64) -> Snap {
 struct Gen {
     world: World,
     ops: Vec<Op>,
+    /// Each identity's set as compact Graph JSON, written once.
+    compact_idents: Vec<Vec<u8>>,
+    /// Each error (by code index) as compact Graph JSON.
+    compact_errors: Vec<Vec<u8>>,
+}
+
+impl Gen {
+    fn new(world: World, ops: Vec<Op>) -> Self {
+        let compact_idents = world
+            .idents
+            .iter()
+            .map(|i| {
+                let mut out = Vec::new();
+                compact(&mut out, &identity_json(&i.name, &i.id, i.app, false));
+                out
+            })
+            .collect();
+        let compact_errors = (0..=E_UNKNOWN)
+            .map(|e| {
+                let mut out = Vec::new();
+                compact(&mut out, &error_json(e));
+                out
+            })
+            .collect();
+        Gen {
+            world,
+            ops,
+            compact_idents,
+            compact_errors,
+        }
+    }
+}
+
+/// An operation's `error` object.
+fn error_json(e: u8) -> J<'static> {
+    if e == E_UNKNOWN {
+        return J::Obj(vec![("code", J::Null), ("message", J::Str("Unknown"))]);
+    }
+    let (code, message) = ERRORS[e as usize];
+    J::Obj(vec![("code", J::Str(code)), ("message", J::Str(message))])
 }
 
 /// Records for the bulk formats: every operation once as it is at the end;
@@ -1215,10 +1257,19 @@ enum J<'a> {
     Int(i64),
     Obj(Vec<(&'a str, J<'a>)>),
     Arr(Vec<J<'a>>),
+    /// Compact JSON written once beforehand (identity sets, errors): the
+    /// compact writer copies it; the pretty writer never gets one.
+    Raw(&'a [u8]),
 }
 
 fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
+    // Nearly every string needs no escape: copy those whole.
+    if !needs_escape(s.as_bytes()) {
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     for &b in s.as_bytes() {
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
@@ -1231,6 +1282,28 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
         }
     }
     out.push(b'"');
+}
+
+/// Whether any byte is `"`, `\\` or a control character, eight bytes at a
+/// time (the generator's speed is mostly this scan and the copy).
+fn needs_escape(b: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes(c.try_into().unwrap());
+        // Bytes below 0x20 (ASCII only: bytes >= 0x80 never match), '"', '\\'.
+        let below = v.wrapping_sub(0x2020_2020_2020_2020) & !v & HI;
+        if below | has_zero(v ^ (LO * u64::from(b'"'))) | has_zero(v ^ (LO * u64::from(b'\\'))) != 0
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
 }
 
 fn push_key(out: &mut Vec<u8>, k: &str, pascal: bool) {
@@ -1251,6 +1324,7 @@ fn push_scalar(out: &mut Vec<u8>, v: &J) {
         J::String(s) => push_str(out, s),
         J::Ts(t, f) => push_ts(out, *t, *f),
         J::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        J::Raw(b) => out.extend_from_slice(b),
         J::Obj(_) | J::Arr(_) => unreachable!(),
     }
 }
@@ -1290,6 +1364,7 @@ fn indent(out: &mut Vec<u8>, level: usize) {
 /// `ConvertTo-Json` layout: 4-space indent, `"Key": value`, PascalCase keys.
 fn pretty(out: &mut Vec<u8>, v: &J, level: usize) {
     match v {
+        J::Raw(_) => unreachable!("compact JSON in a pretty document"),
         J::Obj(fields) if fields.is_empty() => out.extend_from_slice(b"{}"),
         J::Arr(items) if items.is_empty() => out.extend_from_slice(b"[]"),
         J::Obj(fields) => {
@@ -1342,6 +1417,9 @@ struct Style {
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 fn identity_set<'a>(g: &'a Gen, ix: u16, style: Style) -> J<'a> {
+    if !style.pascal {
+        return J::Raw(&g.compact_idents[ix as usize]);
+    }
     let ident = &g.world.idents[ix as usize];
     identity_json(&ident.name, &ident.id, ident.app, style.pascal)
 }
@@ -1429,11 +1507,8 @@ fn record_json<'a>(g: &'a Gen, r: &Rec, style: Style) -> J<'a> {
     };
     let error = match s.error {
         None => J::Null,
-        Some(E_UNKNOWN) => J::Obj(vec![("code", J::Null), ("message", J::Str("Unknown"))]),
-        Some(e) => {
-            let (code, message) = ERRORS[e as usize];
-            J::Obj(vec![("code", J::Str(code)), ("message", J::Str(message))])
-        }
+        Some(e) if !style.pascal => J::Raw(&g.compact_errors[e as usize]),
+        Some(e) => error_json(e),
     };
     let mut f: Vec<(&'a str, J<'a>)> = Vec::with_capacity(13);
     if !style.pascal {

@@ -331,7 +331,7 @@ pub(crate) fn make(rng: &mut ChaCha8Rng, w: &mut Writer, out: &Path) -> io::Resu
             ops.len() - 1
         })
         .collect();
-    let g = Gen { world, ops };
+    let g = Gen::new(world, ops);
     let n_real = g.ops.len() - reject_ops.len();
 
     w.gzip = false;
