@@ -21,9 +21,29 @@
 //! - `pascal`: PowerShell `ConvertTo-Json` output, PascalCase and 4-space
 //!   indented, one file per device `devices/<deviceId>.json` (a device with a
 //!   single operation gets a bare object, as PowerShell writes it);
+//! - `ps-array`: the same layout as one big array of every operation with its
+//!   `DeviceId`, `powershell/operations.json`, as a script that merges all
+//!   devices and pipes them to `ConvertTo-Json | Out-File` writes it: UTF-8
+//!   with BOM, or UTF-16 LE with BOM (`--utf16`, Windows PowerShell's
+//!   default), CRLF line ends;
 //! - `sample`: the small, story-driven `sample-data/` folder (fixed devices and
 //!   dates; only the seed applies). It writes the data files only;
 //!   `README.md` and `expected.py` beside them are maintained by hand.
+//!
+//! Increments of one fleet (weekly exports into a growing dataset): keep
+//! `--seed`, `--start`, `--days`, `--ops` and `--devices`, and count
+//! `--increment` 0, 1, 2, ... Increment K covers the K-th window of `--days`
+//! after `--start`, on the same devices and admins, with operation ids drawn
+//! from a random stream of its own (random version 4 GUIDs: 122 random bits, so
+//! a collision among a billion ids has a chance below 10⁻¹⁹).
+//! `--updates-from-previous F` adds F × `--ops` records that update the first
+//! operations of increment K-1, as an export overlapping the previous one
+//! shows them: each finishes (or changes between successful and failed) with
+//! its last action inside this window, keeping its id, device and creation.
+//! `--files N` splits the NDJSON or `ps-array` output into N files of equal
+//! record counts, in time order (a later file holds later records).
+//! Increment 0 without updates, in one file, is the same bytes as before
+//! these options existed.
 //!
 //! [`decode_input`] holds the fixed inputs of the decoder benchmark.
 
@@ -56,6 +76,8 @@ pub enum Format {
     Batch,
     /// PowerShell `ConvertTo-Json` style, PascalCase, one file per device.
     Pascal,
+    /// One PowerShell `ConvertTo-Json` array of every operation (with `DeviceId`).
+    PsArray,
     /// The bundled sample-data folder (fixed story; only --seed and --out apply).
     Sample,
 }
@@ -82,6 +104,17 @@ pub struct Options {
     pub start_day: i64,
     /// Length of the time window in days.
     pub days: u32,
+    /// Which of consecutive increments this is: the window starts
+    /// `increment × days` after `start_day`, the ids come from a stream of
+    /// their own.
+    pub increment: u32,
+    /// Records updating the first operations of the previous increment, as a
+    /// fraction of `ops` (needs `increment` ≥ 1).
+    pub updates_from_previous: f64,
+    /// Split the NDJSON or `ps-array` output into this many files.
+    pub files: usize,
+    /// `ps-array` only: UTF-16 LE with a BOM instead of UTF-8 with a BOM.
+    pub utf16: bool,
 }
 
 impl Default for Options {
@@ -96,6 +129,10 @@ impl Default for Options {
             gzip: false,
             start_day: days_from_civil(2026, 10, 1),
             days: 28,
+            increment: 0,
+            updates_from_previous: 0.0,
+            files: 1,
+            utf16: false,
         }
     }
 }
@@ -110,6 +147,33 @@ impl Options {
         }
         if self.days == 0 {
             return Err(Error("--days must be at least 1".into()));
+        }
+        if !(0.0..=1.0).contains(&self.updates_from_previous) {
+            return Err(Error(
+                "--updates-from-previous must be between 0 and 1".into(),
+            ));
+        }
+        if self.updates_from_previous > 0.0 && self.increment == 0 {
+            return Err(Error(
+                "--updates-from-previous needs --increment 1 or later (increment 0 has no previous one)".into(),
+            ));
+        }
+        if self.files == 0 {
+            return Err(Error("--files must be at least 1".into()));
+        }
+        if self.files > 1 && !matches!(self.format, Format::Ndjson | Format::PsArray) {
+            return Err(Error(
+                "--files applies to the ndjson and ps-array formats only".into(),
+            ));
+        }
+        if self.utf16 && self.format != Format::PsArray {
+            return Err(Error("--utf16 applies to the ps-array format only".into()));
+        }
+        if self.format == Format::Sample && (self.increment > 0 || self.updates_from_previous > 0.0)
+        {
+            return Err(Error(
+                "the sample has its own dates: --increment and --updates-from-previous do not apply".into(),
+            ));
         }
         Ok(())
     }
@@ -126,6 +190,8 @@ pub struct Summary {
     pub records: usize,
     /// Records made bad.
     pub bad: usize,
+    /// Operations of the previous increment updated (included in `ops`).
+    pub updates: usize,
     /// Files written.
     pub files: usize,
     /// Bytes written (compressed, for gzipped files).
@@ -181,10 +247,18 @@ fn run(opts: &Options, w: &mut Writer, out: &Path) -> Result<Summary, Error> {
     if opts.format == Format::Sample {
         return Ok(sample::make(&mut rng, w, out)?);
     }
-    let start = opts.start_day * DAY;
-    let now = start + i64::from(opts.days) * DAY;
+    let window = i64::from(opts.days) * DAY;
+    let start = opts.start_day * DAY + i64::from(opts.increment) * window;
+    let now = start + window;
     let n_devices = opts.devices.unwrap_or(opts.ops / 300).max(5);
     let world = World::random(&mut rng, n_devices, 36);
+    // Every increment draws its operations from the state after the world,
+    // on a stream of its own; increment 0 keeps the stream (and the bytes)
+    // the generator always had.
+    let after_world = rng.clone();
+    if opts.increment > 0 {
+        rng.set_stream(u64::from(opts.increment));
+    }
     let params = GenParams {
         ops: opts.ops,
         start,
@@ -192,20 +266,40 @@ fn run(opts: &Options, w: &mut Writer, out: &Path) -> Result<Summary, Error> {
         inflight_window: 4 * HOUR,
         stuck_share: 0.1,
     };
-    let ops = gen_ops(&mut rng, &world, &params);
+    let mut ops = gen_ops(&mut rng, &world, &params);
+    let n_updates = (opts.updates_from_previous * opts.ops as f64).round() as usize;
+    if n_updates > 0 {
+        let mut prev_rng = after_world;
+        if opts.increment > 1 {
+            prev_rng.set_stream(u64::from(opts.increment - 1));
+        }
+        let prev_params = GenParams {
+            ops: n_updates,
+            start: start - window,
+            now: start,
+            ..params
+        };
+        let previous = gen_ops(&mut prev_rng, &world, &prev_params);
+        ops.extend(
+            previous
+                .iter()
+                .map(|op| update_op(&mut rng, &world, &params, op)),
+        );
+    }
     let g = Gen::new(world, ops);
     let ndjson = opts.format == Format::Ndjson;
-    let recs = plan_records(&mut rng, &g, opts.dup_rate, opts.bad_rate, ndjson);
+    let recs = plan_records(&mut rng, &g, opts.ops, opts.dup_rate, opts.bad_rate, ndjson);
     let bad = recs.iter().filter(|r| r.bad != Bad::None).count();
 
     w.gzip = opts.gzip;
     w.level = Compression::fast();
     match opts.format {
-        Format::Ndjson => write_ndjson(w, &g, &recs, out)?,
+        Format::Ndjson => write_ndjson(w, &g, &recs, out, opts.files)?,
         Format::Array => write_arrays(w, &g, &recs, out)?,
         Format::Pages => write_pages(w, &g, &recs, out, opts.seed)?,
         Format::Batch => write_batches(w, &g, &recs, out, opts.seed)?,
         Format::Pascal => write_pascal(w, &g, &recs, out)?,
+        Format::PsArray => write_ps_array(w, &g, &recs, out, opts.files, opts.utf16)?,
         Format::Sample => unreachable!(),
     }
     Ok(Summary {
@@ -213,6 +307,7 @@ fn run(opts: &Options, w: &mut Writer, out: &Path) -> Result<Summary, Error> {
         devices: g.world.devices.len(),
         records: recs.len(),
         bad,
+        updates: n_updates,
         files: w.files,
         bytes: w.bytes,
         truth: None,
@@ -1048,6 +1143,44 @@ fn gen_op(
     }
 }
 
+/// `op` (of the previous window) as this window's export shows it: its last
+/// action moves into this window and its status changes: in-flight and
+/// cancelled operations finish (successful, or failed about one time in
+/// ten), successful ones become failed and failed ones successful (a retry).
+/// Id, device, type, creation and creator stay, so the update replaces the
+/// stored row wherever its creation put it.
+fn update_op(rng: &mut ChaCha8Rng, w: &World, p: &GenParams, op: &Op) -> Op {
+    let status = match op.status {
+        Status::Successful => Status::Failed,
+        Status::Failed => Status::Successful,
+        _ if rng.random::<f64>() < 0.1 => Status::Failed,
+        _ => Status::Successful,
+    };
+    let t = &OP_TYPES[op.kind as usize];
+    let error = match status {
+        Status::Failed => Some(pick_weighted(rng, t.errors)),
+        _ => None,
+    };
+    // Within the window's first half, so most are long finished at its end.
+    let done = p.start + rng.random_range(MINUTE..(p.now - p.start) / 2);
+    let done = jitter_precision(rng, done);
+    let started = op.started.unwrap_or(op.created + SEC).min(done);
+    let last_by = if rng.random::<f64>() < 0.2 {
+        w.users[pick(rng, &w.user_cum)]
+    } else {
+        op.last_by
+    };
+    Op {
+        id: op.id.clone(),
+        status,
+        started: Some(started),
+        completed: Some(done),
+        last_by,
+        error,
+        ..*op
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Records: an operation as seen by one export
 // ---------------------------------------------------------------------------
@@ -1193,11 +1326,13 @@ fn error_json(e: u8) -> J<'static> {
 }
 
 /// Records for the bulk formats: every operation once as it is at the end;
-/// `dup_rate` of them also earlier, as an in-flight snapshot or an exact
-/// copy; `bad_rate` of all records made bad.
+/// `dup_rate` of the first `new_ops` (the others are updates of an earlier
+/// increment) also earlier, as an in-flight snapshot or an exact copy;
+/// `bad_rate` of all records made bad.
 fn plan_records(
     rng: &mut ChaCha8Rng,
     g: &Gen,
+    new_ops: usize,
     dup_rate: f64,
     bad_rate: f64,
     ndjson: bool,
@@ -1208,7 +1343,7 @@ fn plan_records(
         let last = op.completed.or(op.started).unwrap_or(op.created);
         let mut fin = Rec::new(i, i64::MAX);
         fin.key = last;
-        if rng.random::<f64>() < dup_rate {
+        if i < new_ops && rng.random::<f64>() < dup_rate {
             let progressed = op.completed.is_some() && rng.random::<f64>() < 0.65;
             let mut first = fin;
             if progressed {
@@ -1687,22 +1822,41 @@ impl Writer {
     }
 }
 
-fn write_ndjson(w: &mut Writer, g: &Gen, recs: &[Rec], out: &Path) -> io::Result<()> {
+/// `recs` cut into `n` runs of equal length (give or take one), in order,
+/// each with the name of its file: `<stem>.<ext>` for one file, else
+/// `<stem>-0001.<ext>`, `<stem>-0002.<ext>`, ... (name order is read order).
+fn split<'r>(recs: &'r [Rec], n: usize, stem: &str, ext: &str) -> Vec<(String, &'r [Rec])> {
+    if n == 1 {
+        return vec![(format!("{stem}.{ext}"), recs)];
+    }
+    (0..n)
+        .map(|i| {
+            let part = &recs[i * recs.len() / n..(i + 1) * recs.len() / n];
+            (format!("{stem}-{:04}.{ext}", i + 1), part)
+        })
+        .collect()
+}
+
+fn write_ndjson(w: &mut Writer, g: &Gen, recs: &[Rec], out: &Path, files: usize) -> io::Result<()> {
     let style = Style {
         device_id: true,
         ..Style::default()
     };
-    let (mut sink, path) = w.open(&out.join("operations.ndjson"))?;
     let mut buf = Vec::with_capacity(1 << 20);
-    for r in recs {
-        ndjson_line(&mut buf, g, r, style, b"\n");
-        if buf.len() > (1 << 20) - 4096 {
-            sink.write_all(&buf)?;
-            buf.clear();
+    for (name, part) in split(recs, files, "operations", "ndjson") {
+        let (mut sink, path) = w.open(&out.join(name))?;
+        buf.clear();
+        for r in part {
+            ndjson_line(&mut buf, g, r, style, b"\n");
+            if buf.len() > (1 << 20) - 4096 {
+                sink.write_all(&buf)?;
+                buf.clear();
+            }
         }
+        sink.write_all(&buf)?;
+        w.close(sink, &path)?;
     }
-    sink.write_all(&buf)?;
-    w.close(sink, &path)
+    Ok(())
 }
 
 fn write_arrays(w: &mut Writer, g: &Gen, recs: &[Rec], out: &Path) -> io::Result<()> {
@@ -1911,16 +2065,94 @@ fn pascal_bytes(buf: &mut Vec<u8>, g: &Gen, group: &[&Rec], style: Style) {
     }
 }
 
+/// `... | ConvertTo-Json -Depth 5 | Out-File` over every device at once:
+/// one array (a bare object for a single operation) per file, each
+/// operation with its `DeviceId`, written as it is made so that files of
+/// many GiB need no more memory than the operations themselves.
+fn write_ps_array(
+    w: &mut Writer,
+    g: &Gen,
+    recs: &[Rec],
+    out: &Path,
+    files: usize,
+    utf16: bool,
+) -> io::Result<()> {
+    let style = Style {
+        pascal: true,
+        device_id: true,
+        ..Style::default()
+    };
+    let mut text = Vec::with_capacity(1 << 16);
+    let mut buf = Vec::with_capacity(1 << 20);
+    for (name, part) in split(recs, files, "powershell/operations", "json") {
+        let (mut sink, path) = w.open(&out.join(name))?;
+        buf.clear();
+        buf.extend_from_slice(if utf16 { b"\xFF\xFE" } else { b"\xEF\xBB\xBF" });
+        text.clear();
+        if let [only] = part {
+            let mut r = *only;
+            if matches!(r.bad, Bad::NotObject(_)) {
+                r.bad = Bad::MissingId;
+            }
+            pretty(&mut text, &record_json(g, &r, style), 0);
+        } else {
+            text.extend_from_slice(b"[");
+            for (i, r) in part.iter().enumerate() {
+                text.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+                indent(&mut text, 1);
+                pretty(&mut text, &record_json(g, r, style), 1);
+                if text.len() > 1 << 15 {
+                    push_ps_text(&mut buf, &text, utf16);
+                    text.clear();
+                }
+                if buf.len() > (1 << 20) - (1 << 17) {
+                    sink.write_all(&buf)?;
+                    buf.clear();
+                }
+            }
+            text.extend_from_slice(if part.is_empty() { b"]" } else { b"\n]" });
+        }
+        text.push(b'\n');
+        push_ps_text(&mut buf, &text, utf16);
+        sink.write_all(&buf)?;
+        w.close(sink, &path)?;
+    }
+    Ok(())
+}
+
+/// `text` (UTF-8, LF) as `Out-File` writes it: CRLF, in UTF-8 or UTF-16 LE.
+fn push_ps_text(out: &mut Vec<u8>, text: &[u8], utf16: bool) {
+    let mut push = |piece: &[u8]| {
+        if !utf16 {
+            out.extend_from_slice(piece);
+        } else if piece.is_ascii() {
+            out.extend(piece.iter().flat_map(|&b| [b, 0]));
+        } else {
+            let s = std::str::from_utf8(piece).expect("the writers write UTF-8");
+            out.extend(s.encode_utf16().flat_map(u16::to_le_bytes));
+        }
+    };
+    let mut lines = text.split(|&b| b == b'\n');
+    if let Some(first) = lines.next() {
+        push(first);
+    }
+    for line in lines {
+        push(b"\r\n");
+        push(line);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const FORMATS: [Format; 6] = [
+    const FORMATS: [Format; 7] = [
         Format::Ndjson,
         Format::Pages,
         Format::Array,
         Format::Batch,
         Format::Pascal,
+        Format::PsArray,
         Format::Sample,
     ];
 
@@ -2019,8 +2251,176 @@ mod tests {
                 (Format::Array, 3385685861004572876),
                 (Format::Batch, 12262661632722918403),
                 (Format::Pascal, 14620715500933264984),
+                (Format::PsArray, 11947562836475975226),
                 (Format::Sample, 15206006534434315793),
             ]
+        );
+    }
+
+    /// The value of every `"key":"value"` in compact JSON lines, per line.
+    fn values<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
+        let pat = format!("\"{key}\":\"");
+        text.lines()
+            .filter_map(|line| {
+                let at = line.find(&pat)? + pat.len();
+                Some(&line[at..at + line[at..].find('"')?])
+            })
+            .collect()
+    }
+
+    fn ndjson_text(opts: &Options) -> String {
+        let (_, files) = generate_in_memory(opts).unwrap();
+        files
+            .into_iter()
+            .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
+            .collect()
+    }
+
+    fn increment(k: u32, updates: f64) -> Options {
+        Options {
+            ops: 3_000,
+            days: 7,
+            increment: k,
+            updates_from_previous: updates,
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn increments_follow_each_other_on_one_fleet() {
+        let texts: Vec<String> = (0..3).map(|k| ndjson_text(&increment(k, 0.0))).collect();
+        let mut all_ids = std::collections::HashSet::new();
+        for (k, text) in texts.iter().enumerate() {
+            let ids = values(text, "id");
+            assert!(
+                (3_010..3_060).contains(&ids.len()),
+                "increment {k}: {} records",
+                ids.len()
+            );
+            let distinct: std::collections::HashSet<_> = ids.into_iter().collect();
+            assert_eq!(distinct.len(), 3_000);
+            for id in distinct {
+                assert!(all_ids.insert(id), "id {id} of increment {k} seen before");
+            }
+            // Each window is its own week: 2026-10-01 + 7k days.
+            let from = format!("2026-10-{:02}", 1 + 7 * k);
+            let to = format!("2026-10-{:02}", 8 + 7 * k);
+            for t in values(text, "createdDateTime") {
+                assert!(
+                    t >= from.as_str() && t < to.as_str(),
+                    "{t} outside week {k}"
+                );
+            }
+        }
+        fn devices(t: &str) -> std::collections::BTreeSet<&str> {
+            values(t, "deviceId").into_iter().collect()
+        }
+        assert_eq!(devices(&texts[0]), devices(&texts[2]));
+    }
+
+    #[test]
+    fn updates_rewrite_the_previous_increment() {
+        let previous = ndjson_text(&increment(1, 0.0));
+        let with_updates = ndjson_text(&increment(2, 0.1));
+        // The new operations are the same as without updates.
+        let plain = ndjson_text(&increment(2, 0.0));
+        let new_ids: std::collections::HashSet<_> = values(&plain, "id").into_iter().collect();
+        // Per id: its last action and status in the previous increment.
+        let last = |text: &str| -> std::collections::HashMap<String, (String, String)> {
+            text.lines()
+                .map(|l| {
+                    let v = |k| values(l, k)[0].to_string();
+                    (v("id"), (v("lastActionDateTime"), v("status")))
+                })
+                .collect()
+        };
+        let before = last(&previous);
+        let after = last(&with_updates);
+        let updated: Vec<_> = after
+            .keys()
+            .filter(|id| !new_ids.contains(id.as_str()))
+            .collect();
+        assert_eq!(updated.len(), 300);
+        for id in updated {
+            let (old_t, old_s) = &before[id];
+            let (new_t, new_s) = &after[id];
+            assert!(
+                new_t > old_t && new_t.as_str() >= "2026-10-15",
+                "{id}: {old_t} -> {new_t}"
+            );
+            assert_ne!(old_s, new_s, "{id}");
+        }
+        assert!(generate_in_memory(&increment(0, 0.1)).is_err());
+    }
+
+    #[test]
+    fn files_split_the_records_in_order() {
+        for format in [Format::Ndjson, Format::PsArray] {
+            let one = options(format, false);
+            let (s1, whole) = generate_in_memory(&one).unwrap();
+            let (s3, parts) = generate_in_memory(&Options {
+                files: 3,
+                ..one.clone()
+            })
+            .unwrap();
+            assert_eq!((s1.records, s3.files), (s3.records, 3));
+            let names: Vec<_> = parts
+                .iter()
+                .map(|(p, _)| p.to_string_lossy().into_owned())
+                .collect();
+            let sizes: Vec<usize> = parts.iter().map(|(_, b)| b.len()).collect();
+            assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+            let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+            assert!(hi - lo < hi / 10, "{sizes:?}");
+            if format == Format::Ndjson {
+                assert_eq!(parts.concat_bytes(), whole[0].1);
+            }
+        }
+        assert!(
+            generate_in_memory(&Options {
+                files: 2,
+                ..options(Format::Pages, false)
+            })
+            .is_err()
+        );
+    }
+
+    trait Concat {
+        fn concat_bytes(&self) -> Vec<u8>;
+    }
+    impl Concat for Files {
+        fn concat_bytes(&self) -> Vec<u8> {
+            self.iter().flat_map(|(_, b)| b.iter().copied()).collect()
+        }
+    }
+
+    #[test]
+    fn ps_array_in_utf16_is_the_same_text() {
+        let utf8 = options(Format::PsArray, false);
+        let (_, a) = generate_in_memory(&utf8).unwrap();
+        let (_, b) = generate_in_memory(&Options {
+            utf16: true,
+            ..utf8
+        })
+        .unwrap();
+        let text = std::str::from_utf8(&a[0].1).unwrap();
+        let text = text.strip_prefix('\u{feff}').unwrap();
+        assert!(
+            text.starts_with("[\r\n    {\r\n        \"Id\": "),
+            "{}",
+            &text[..40]
+        );
+        assert!(text.contains("\"DeviceId\": ") && text.ends_with("}\r\n]\r\n"));
+        assert!(!text.replace("\r\n", "").contains('\n'));
+        let mut want = vec![0xFF, 0xFE];
+        want.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(b[0].1, want);
+        assert!(
+            generate_in_memory(&Options {
+                utf16: true,
+                ..options(Format::Ndjson, false)
+            })
+            .is_err()
         );
     }
 

@@ -689,6 +689,7 @@ pub(crate) fn make(rng: &mut ChaCha8Rng, w: &mut Writer, out: &Path) -> io::Resu
         devices: g.world.devices.len(),
         records: tally.records,
         bad: tally.bad,
+        updates: 0,
         files: w.files,
         bytes: w.bytes,
         truth: Some(truth(&g, n_real)),
