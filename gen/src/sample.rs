@@ -108,7 +108,7 @@ pub(crate) fn make(rng: &mut ChaCha8Rng, w: &mut Writer, out: &Path) -> io::Resu
                       by: u16,
                       error: Option<u8>| {
         ops.push(Op {
-            id: guid(rng),
+            id: op_id(rng),
             device,
             kind,
             status,
@@ -326,7 +326,7 @@ pub(crate) fn make(rng: &mut ChaCha8Rng, w: &mut Writer, out: &Path) -> io::Resu
     let reject_ops: Vec<usize> = (0..5)
         .map(|k| {
             let mut op = ops[k * 37 % 400].clone();
-            op.id = guid(rng);
+            op.id = op_id(rng);
             ops.push(op);
             ops.len() - 1
         })
