@@ -68,6 +68,9 @@ struct Args {
     /// default) instead of UTF-8 with a BOM.
     #[arg(long)]
     utf16: bool,
+    /// Also print what was written as one JSON line on stdout (for scripts).
+    #[arg(long)]
+    json: bool,
     /// Output folder (created if missing).
     #[arg(long)]
     out: PathBuf,
@@ -106,6 +109,12 @@ fn run(args: &Args) -> Result<(), String> {
     let started = Instant::now();
     let s = fleetops_gen::generate(&opts, &args.out).map_err(|e| e.to_string())?;
     let secs = started.elapsed().as_secs_f64();
+    if args.json {
+        println!(
+            "{{\"ops\":{},\"updates\":{},\"devices\":{},\"records\":{},\"bad\":{},\"files\":{},\"bytes\":{},\"seconds\":{secs:.3}}}",
+            s.ops, s.updates, s.devices, s.records, s.bad, s.files, s.bytes
+        );
+    }
     if let Some(truth) = &s.truth {
         eprintln!("fleetops-gen: sample truth: {truth}");
         eprintln!(
