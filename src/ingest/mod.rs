@@ -150,6 +150,7 @@ pub fn ingest_memory(inputs: &[PathBuf], opts: &Options) -> Result<MemoryIngest>
         &result.failed,
         false,
         pipeline::threads(opts),
+        opts.budget(),
         &sink,
     )?;
     drop(spill);
@@ -320,6 +321,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
         &result.failed,
         false,
         pipeline::threads(opts),
+        opts.budget(),
         &sink,
     )?;
     drop(spill);
@@ -470,6 +472,7 @@ pub fn compact(dir: &Path, opts: &Options) -> Result<CompactReport> {
         &Default::default(),
         true,
         pipeline::threads(opts),
+        opts.budget(),
         &sink,
     )?;
     drop(spill);

@@ -12,8 +12,11 @@ use fleetops::schema::idx;
 
 use crate::support::{assert_ok, dataset_batches, fleetops_command, text_at};
 
-/// id → (status, last action, created) of every row; panics on a duplicate id.
-fn table(dir: &Path) -> BTreeMap<String, (Option<String>, Option<i64>, Option<i64>)> {
+/// A row's status, last action and creation time.
+type Row = (Option<String>, Option<i64>, Option<i64>);
+
+/// id → row; panics on a duplicate id.
+fn table(dir: &Path) -> BTreeMap<String, Row> {
     let mut out = BTreeMap::new();
     for b in dataset_batches(dir) {
         let last = b
@@ -139,7 +142,8 @@ fn an_id_stays_in_one_partition_when_its_creation_day_changes() {
     .unwrap();
     let out = d.path().join("ds");
     ingest::ingest_dataset(&[first], &out, &Options::default()).unwrap();
-    let r = ingest::ingest_dataset(&[second.clone()], &out, &Options::default()).unwrap();
+    let r =
+        ingest::ingest_dataset(std::slice::from_ref(&second), &out, &Options::default()).unwrap();
     assert_eq!((r.counts.rows, r.counts.duplicates), (3, 2));
     let t = table(&out);
     assert_eq!(t.len(), 3);

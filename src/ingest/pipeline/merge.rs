@@ -54,6 +54,7 @@ pub fn merge_all(
     failed: &BTreeSet<usize>,
     compact: bool,
     threads: usize,
+    budget: usize,
     sink: &dyn Sink,
 ) -> Result<Outcome> {
     let Routed {
@@ -77,7 +78,24 @@ pub fn merge_all(
         jobs.push((key, rows, &[]));
     }
     // Largest first, so the last partitions left are short ones.
-    jobs.sort_by_key(|j| std::cmp::Reverse(j.1.len() + j.2.len()));
+    let rows = |j: &(PartKey, Vec<Stored>, &[PathBuf])| -> usize {
+        j.1.iter()
+            .map(|s| match s {
+                Stored::Memory(p) => p.batch.num_rows(),
+                Stored::Spilled { units, .. } => units.iter().map(|u| u.1 as usize).sum(),
+            })
+            .sum()
+    };
+    jobs.sort_by_key(|j| std::cmp::Reverse(rows(j) + j.2.len()));
+    // A merge holds its partition about four times over (pieces, rows in
+    // read order, keys, survivors) at roughly 400 bytes a decoded row:
+    // merge one at a time when several would pass the budget.
+    let largest = jobs.first().map_or(0, rows);
+    let threads = if largest * 400 * 4 * threads > budget {
+        1
+    } else {
+        threads
+    };
     let jobs = Mutex::new(jobs.into_iter());
     let total = Mutex::new(outcome);
     std::thread::scope(|s| {
