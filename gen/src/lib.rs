@@ -42,8 +42,8 @@
 //! its last action inside this window, keeping its id, device and creation.
 //! `--files N` splits the NDJSON or `ps-array` output into N files of equal
 //! record counts, in time order (a later file holds later records).
-//! Increment 0 without updates, in one file, is the same bytes as before
-//! these options existed.
+//! Increment 0 without updates, in one file, is the generator's output for
+//! the other options as it always was, so benchmark data stays comparable.
 //!
 //! [`decode_input`] holds the fixed inputs of the decoder benchmark.
 
