@@ -42,8 +42,8 @@
 //! its last action inside this window, keeping its id, device and creation.
 //! `--files N` splits the NDJSON or `ps-array` output into N files of equal
 //! record counts, in time order (a later file holds later records).
-//! Increment 0 without updates, in one file, is the same bytes as before
-//! these options existed.
+//! Increment 0 without updates, in one file, is the generator's output for
+//! the other options as it always was, so benchmark data stays comparable.
 //!
 //! [`decode_input`] holds the fixed inputs of the decoder benchmark.
 
@@ -1813,6 +1813,7 @@ enum Dest {
 /// What one file is written into.
 enum Target {
     File(File),
+    Background(Background),
     Memory(Vec<u8>),
 }
 
@@ -1820,14 +1821,74 @@ impl Write for Target {
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
         match self {
             Target::File(f) => f.write(b),
+            Target::Background(f) => f.write(b),
             Target::Memory(v) => v.write(b),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Target::File(f) => f.flush(),
-            Target::Memory(_) => Ok(()),
+            Target::Background(_) | Target::Memory(_) => Ok(()),
         }
+    }
+}
+
+/// A file written by a thread of its own: the kernel's copying of the bytes
+/// into the page cache, as long as making them on a machine whose memory
+/// was not touched before, then overlaps making the next ones.
+struct Background {
+    full: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
+    writer: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl Background {
+    fn new(mut file: File) -> Self {
+        let (full, to_write) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (give_back, empty) = std::sync::mpsc::channel();
+        let writer = std::thread::spawn(move || {
+            for buf in to_write {
+                file.write_all(&buf)?;
+                // The maker may be gone (it failed): the buffer is then dropped.
+                let _ = give_back.send(buf);
+            }
+            file.flush()
+        });
+        Background {
+            full: Some(full),
+            empty,
+            writer: Some(writer),
+        }
+    }
+
+    /// Waits for the writes; the first error of the writer thread, if any.
+    fn finish(&mut self) -> io::Result<()> {
+        drop(self.full.take());
+        match self.writer.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("the writer thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Write for Background {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        let mut buf = self.empty.try_recv().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(b);
+        let sent = self.full.as_ref().map(|full| full.send(buf));
+        match sent {
+            Some(Ok(())) => Ok(b.len()),
+            // The writer stopped: its error says why.
+            _ => Err(self
+                .finish()
+                .err()
+                .unwrap_or_else(|| io::Error::other("the writer thread stopped"))),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -1875,8 +1936,9 @@ impl Writer {
         }
     }
 
-    /// Open `path` (plus `.gz` when gzipping); returns the sink and the real path.
-    fn open(&mut self, path: &Path) -> io::Result<(Sink, PathBuf)> {
+    /// Open `path` (plus `.gz` when gzipping); returns the sink and the real
+    /// path. `stream`: a big file written in many pieces, by a thread of its own.
+    fn open(&mut self, path: &Path, stream: bool) -> io::Result<(Sink, PathBuf)> {
         let mut path = path.to_path_buf();
         if self.gzip {
             let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -1890,7 +1952,11 @@ impl Writer {
                 }
                 let file = File::create(&path)
                     .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-                Target::File(file)
+                if stream {
+                    Target::Background(Background::new(file))
+                } else {
+                    Target::File(file)
+                }
             }
             Dest::Memory(_) => Target::Memory(Vec::new()),
         };
@@ -1913,6 +1979,10 @@ impl Writer {
                 drop(f);
                 self.bytes += fs::metadata(path)?.len();
             }
+            (Target::Background(mut f), _) => {
+                f.finish()?;
+                self.bytes += fs::metadata(path)?.len();
+            }
             (Target::Memory(bytes), Dest::Memory(files)) => {
                 self.bytes += bytes.len() as u64;
                 files.push((path.to_path_buf(), bytes));
@@ -1924,7 +1994,7 @@ impl Writer {
 
     /// Write a whole file at once.
     fn file(&mut self, path: &Path, content: &[u8]) -> io::Result<()> {
-        let (mut sink, real) = self.open(path)?;
+        let (mut sink, real) = self.open(path, false)?;
         sink.write_all(content)?;
         self.close(sink, &real)
     }
@@ -1952,7 +2022,7 @@ fn write_ndjson(w: &mut Writer, g: &Gen, recs: &[Rec], out: &Path, files: usize)
     };
     let mut buf = Vec::with_capacity(1 << 20);
     for (name, part) in split(recs, files, "operations", "ndjson") {
-        let (mut sink, path) = w.open(&out.join(name))?;
+        let (mut sink, path) = w.open(&out.join(name), true)?;
         buf.clear();
         for r in part {
             ndjson_line(&mut buf, g, r, style, b"\n");
@@ -1974,7 +2044,10 @@ fn write_arrays(w: &mut Writer, g: &Gen, recs: &[Rec], out: &Path) -> io::Result
         ..Style::default()
     };
     for (n, chunk) in recs.chunks(PER_FILE).enumerate() {
-        let (mut sink, path) = w.open(&out.join(format!("arrays/operations-{:04}.json", n + 1)))?;
+        let (mut sink, path) = w.open(
+            &out.join(format!("arrays/operations-{:04}.json", n + 1)),
+            true,
+        )?;
         let mut buf = Vec::with_capacity(1 << 20);
         buf.extend_from_slice(b"[\n");
         for (i, r) in chunk.iter().enumerate() {
@@ -2201,7 +2274,7 @@ fn write_ps_array(
     let mut text = Vec::with_capacity(1 << 16);
     let mut buf = Vec::with_capacity(1 << 20);
     for (name, part) in split(recs, files, "powershell/operations", "json") {
-        let (mut sink, path) = w.open(&out.join(name))?;
+        let (mut sink, path) = w.open(&out.join(name), true)?;
         buf.clear();
         buf.extend_from_slice(if utf16 { b"\xFF\xFE" } else { b"\xEF\xBB\xBF" });
         text.clear();

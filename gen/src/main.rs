@@ -7,8 +7,8 @@
 //! # the third weekly increment of a fleet, a tenth of it updating the second
 //! cargo run --release -p fleetops-gen -- --ops 1000000 --days 7 --increment 2 \
 //!     --updates-from-previous 0.1 --out /tmp/week2
-//! # one 2 GB-class PowerShell array in UTF-16
-//! cargo run --release -p fleetops-gen -- --ops 900000 --format ps-array --utf16 --out /tmp/ps
+//! # one PowerShell array of about 2 GiB (4 GiB in UTF-16)
+//! cargo run --release -p fleetops-gen -- --ops 1500000 --format ps-array --utf16 --out /tmp/ps
 //! ```
 //!
 //! The formats and what they hold are described in the library
