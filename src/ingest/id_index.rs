@@ -87,47 +87,197 @@ pub fn runs(root: &Path) -> Result<Vec<PathBuf>> {
 
 /// Writes `entries` (sorted by fingerprint, one per fingerprint) as a run.
 pub fn write_run(path: &Path, entries: &[(u64, PartKey)]) -> Result<()> {
-    let f = File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut w = BufWriter::with_capacity(1 << 20, f);
-    let io = |e| Error::io(path, e);
-    w.write_all(MAGIC).map_err(io)?;
-    w.write_all(&(entries.len() as u64).to_le_bytes())
-        .map_err(io)?;
-    for (fp, key) in entries {
-        w.write_all(&fp.to_le_bytes()).map_err(io)?;
-        w.write_all(&key.to_le_bytes()).map_err(io)?;
+    let mut w = RunWriter::create(path)?;
+    for &(fp, key) in entries {
+        w.push(fp, key)?;
     }
-    let f = w
-        .into_inner()
-        .map_err(|e| Error::io(path, e.into_error()))?;
-    f.sync_all().map_err(io)
+    w.finish()
 }
 
-/// Streams a run's entries, in fingerprint order.
-fn read_run(path: &Path, mut each: impl FnMut(u64, PartKey)) -> Result<()> {
-    let f = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut r = BufReader::with_capacity(1 << 20, f);
-    let bad = || Error::Dataset {
-        path: path.to_path_buf(),
-        message: "the id index is damaged; delete the _index folder and run `fleetops compact` \
-                  to rebuild it"
-            .into(),
-    };
-    let mut head = [0u8; 16];
-    r.read_exact(&mut head).map_err(|_| bad())?;
-    if &head[..8] != MAGIC {
-        return Err(bad());
+/// Writes a run entry by entry (in fingerprint order).
+struct RunWriter {
+    path: PathBuf,
+    w: BufWriter<File>,
+    n: u64,
+}
+
+impl RunWriter {
+    fn create(path: &Path) -> Result<Self> {
+        let f = File::create(path).map_err(|e| Error::io(path, e))?;
+        let mut w = BufWriter::with_capacity(1 << 20, f);
+        w.write_all(MAGIC).map_err(|e| Error::io(path, e))?;
+        w.write_all(&0u64.to_le_bytes())
+            .map_err(|e| Error::io(path, e))?;
+        Ok(RunWriter {
+            path: path.to_path_buf(),
+            w,
+            n: 0,
+        })
     }
-    let n = u64::from_le_bytes(head[8..].try_into().expect("8 bytes"));
-    let mut e = [0u8; 12];
-    for _ in 0..n {
-        r.read_exact(&mut e).map_err(|_| bad())?;
-        each(
+
+    fn push(&mut self, fp: u64, key: PartKey) -> Result<()> {
+        let mut e = [0u8; 12];
+        e[..8].copy_from_slice(&fp.to_le_bytes());
+        e[8..].copy_from_slice(&key.to_le_bytes());
+        self.w.write_all(&e).map_err(|e| Error::io(&self.path, e))?;
+        self.n += 1;
+        Ok(())
+    }
+
+    /// Writes the count into the header and makes the file durable.
+    fn finish(self) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let path = self.path;
+        let io = |e| Error::io(&path, e);
+        let mut f = self
+            .w
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?;
+        f.seek(SeekFrom::Start(8)).map_err(io)?;
+        f.write_all(&self.n.to_le_bytes()).map_err(io)?;
+        f.sync_all().map_err(io)
+    }
+}
+
+/// Reads a run entry by entry, in fingerprint order.
+struct RunReader {
+    path: PathBuf,
+    r: BufReader<File>,
+    left: u64,
+}
+
+impl RunReader {
+    fn open(path: &Path) -> Result<Self> {
+        let f = File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut r = BufReader::with_capacity(256 << 10, f);
+        let mut head = [0u8; 16];
+        r.read_exact(&mut head).map_err(|_| damaged(path))?;
+        if &head[..8] != MAGIC {
+            return Err(damaged(path));
+        }
+        Ok(RunReader {
+            path: path.to_path_buf(),
+            r,
+            left: u64::from_le_bytes(head[8..].try_into().expect("8 bytes")),
+        })
+    }
+
+    fn next(&mut self) -> Result<Option<(u64, PartKey)>> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        let mut e = [0u8; 12];
+        self.r.read_exact(&mut e).map_err(|_| damaged(&self.path))?;
+        self.left -= 1;
+        Ok(Some((
             u64::from_le_bytes(e[..8].try_into().expect("8 bytes")),
             PartKey::from_le_bytes(e[8..].try_into().expect("4 bytes")),
-        );
+        )))
     }
-    Ok(())
+}
+
+fn damaged(path: &Path) -> Error {
+    Error::Dataset {
+        path: path.to_path_buf(),
+        message: "the id index is damaged; delete the _index folder: the next ingest rebuilds it"
+            .into(),
+    }
+}
+
+/// A source of entries in fingerprint order: a run on disk or a sorted
+/// chunk in memory.
+enum Source {
+    Run(RunReader),
+    Memory(std::vec::IntoIter<(u64, PartKey)>),
+}
+
+impl Source {
+    fn next(&mut self) -> Result<Option<(u64, PartKey)>> {
+        match self {
+            Source::Run(r) => r.next(),
+            Source::Memory(m) => Ok(m.next()),
+        }
+    }
+}
+
+/// Merges sources in fingerprint order, telling for each fingerprint the
+/// keys each source gave (`stored` sources first).
+struct Merger {
+    sources: Vec<Source>,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<(u64, PartKey, usize)>>,
+}
+
+impl Merger {
+    fn new(mut sources: Vec<Source>) -> Result<Self> {
+        let mut heap = std::collections::BinaryHeap::new();
+        for (i, s) in sources.iter_mut().enumerate() {
+            if let Some((fp, key)) = s.next()? {
+                heap.push(std::cmp::Reverse((fp, key, i)));
+            }
+        }
+        Ok(Merger { sources, heap })
+    }
+
+    /// The next fingerprint and its `(key, source)` pairs.
+    fn next(&mut self, out: &mut Vec<(PartKey, usize)>) -> Result<Option<u64>> {
+        out.clear();
+        let Some(std::cmp::Reverse((fp, _, _))) = self.heap.peek().copied() else {
+            return Ok(None);
+        };
+        while let Some(&std::cmp::Reverse((f, key, i))) = self.heap.peek() {
+            if f != fp {
+                break;
+            }
+            self.heap.pop();
+            out.push((key, i));
+            if let Some((fp2, key2)) = self.sources[i].next()? {
+                self.heap.push(std::cmp::Reverse((fp2, key2, i)));
+            }
+        }
+        Ok(Some(fp))
+    }
+}
+
+/// The `(fingerprint, partition)` of every record of a run, kept within a
+/// bound: past `limit` entries they are sorted and written to a run file.
+#[derive(Debug)]
+pub struct Seen {
+    dir: PathBuf,
+    limit: usize,
+    chunk: Vec<(u64, PartKey)>,
+    runs: Vec<PathBuf>,
+}
+
+impl Seen {
+    /// Spills into `dir` past `bytes` of entries.
+    pub fn new(dir: PathBuf, bytes: usize) -> Self {
+        Seen {
+            dir,
+            limit: (bytes / 16).max(1024),
+            chunk: Vec::new(),
+            runs: Vec::new(),
+        }
+    }
+
+    /// Adds entries.
+    pub fn extend(&mut self, entries: impl IntoIterator<Item = (u64, PartKey)>) -> Result<()> {
+        self.chunk.extend(entries);
+        if self.chunk.len() >= self.limit {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        self.chunk.sort_unstable();
+        self.chunk.dedup();
+        let path = self.dir.join(format!("seen-{:05}.bin", self.runs.len()));
+        write_run(&path, &self.chunk)?;
+        self.chunk = Vec::new();
+        self.runs.push(path);
+        Ok(())
+    }
 }
 
 /// Where the records of a run go.
@@ -135,78 +285,66 @@ fn read_run(path: &Path, mut each: impl FnMut(u64, PartKey)) -> Result<()> {
 pub struct Placement {
     /// Fingerprint → partition, for ids with records outside it.
     pub moves: HashMap<u64, PartKey>,
-    /// The run's index entries (every id it stores, with its partition),
-    /// sorted by fingerprint.
-    pub entries: Vec<(u64, PartKey)>,
     /// Partitions holding records that move.
     pub affected: std::collections::BTreeSet<PartKey>,
+    /// Ids new to the dataset.
+    pub new_ids: u64,
 }
 
-/// Decides each new id's partition from the run's `(fingerprint,
-/// partition)` pairs (one per record) and the stored index `runs`.
-pub fn place(mut seen: Vec<(u64, PartKey)>, runs: &[PathBuf]) -> Result<Placement> {
-    seen.sort_unstable();
-    seen.dedup();
-    // One entry per id: the latest day it was given (sorted, so the last).
-    let mut entries: Vec<(u64, PartKey)> = Vec::with_capacity(seen.len());
-    let mut split: Vec<u64> = Vec::new();
-    for &(fp, key) in &seen {
-        match entries.last_mut() {
-            Some(last) if last.0 == fp => {
-                if last.1 != key {
-                    if split.last() != Some(&fp) {
-                        split.push(fp);
-                    }
-                    last.1 = key;
-                }
-            }
-            _ => entries.push((fp, key)),
+/// Decides each id's partition from the run's records (`seen`) and the
+/// stored index `runs`, streaming both in fingerprint order, and writes the
+/// ids new to the dataset, with their partitions, as the run `out`.
+pub fn place(mut seen: Seen, runs: &[PathBuf], out: &Path) -> Result<Placement> {
+    let mut sources = Vec::with_capacity(runs.len() + seen.runs.len() + 1);
+    for r in runs {
+        sources.push(Source::Run(RunReader::open(r)?));
+    }
+    let stored = sources.len();
+    for r in &seen.runs {
+        sources.push(Source::Run(RunReader::open(r)?));
+    }
+    let mut chunk = std::mem::take(&mut seen.chunk);
+    chunk.sort_unstable();
+    chunk.dedup();
+    sources.push(Source::Memory(chunk.into_iter()));
+    let mut merger = Merger::new(sources)?;
+    let mut w = RunWriter::create(out)?;
+    let mut p = Placement::default();
+    let mut keys = Vec::new();
+    while let Some(fp) = merger.next(&mut keys)? {
+        let stored_key = keys.iter().find(|k| k.1 < stored).map(|k| k.0);
+        let new = keys.iter().filter(|k| k.1 >= stored).map(|k| k.0);
+        // The stored partition wins; else the latest day given.
+        let Some(latest) = new.clone().max() else {
+            continue;
+        };
+        let target = stored_key.unwrap_or(latest);
+        if new.clone().any(|k| k != target) {
+            p.moves.insert(fp, target);
+            p.affected.extend(new.filter(|&k| k != target));
+        }
+        if stored_key.is_none() {
+            w.push(fp, target)?;
+            p.new_ids += 1;
         }
     }
-    // The stored partition wins.
-    let mut moves = HashMap::new();
-    for run in runs {
-        let mut i = 0usize;
-        read_run(run, |fp, stored| {
-            while i < entries.len() && entries[i].0 < fp {
-                i += 1;
-            }
-            if let Some(e) = entries.get_mut(i).filter(|e| e.0 == fp)
-                && e.1 != stored
-            {
-                e.1 = stored;
-                moves.insert(fp, stored);
-            }
-        })?;
+    w.finish()?;
+    for r in &seen.runs {
+        let _ = std::fs::remove_file(r);
     }
-    for fp in split {
-        if let Ok(i) = entries.binary_search_by_key(&fp, |e| e.0) {
-            moves.entry(fp).or_insert(entries[i].1);
-        }
-    }
-    let affected = if moves.is_empty() {
-        Default::default()
-    } else {
-        seen.iter()
-            .filter(|(fp, key)| moves.get(fp).is_some_and(|t| t != key))
-            .map(|e| e.1)
-            .collect()
-    };
-    Ok(Placement {
-        moves,
-        entries,
-        affected,
-    })
+    Ok(p)
 }
 
 /// The index entries of stored partitions, read from their `id` columns
-/// (for a dataset whose index is missing).
+/// (for a dataset whose index is missing), written as the run `out`.
 pub fn rebuild(
     partitions: &std::collections::BTreeMap<PartKey, Vec<PathBuf>>,
-) -> Result<Vec<(u64, PartKey)>> {
+    scratch: &Path,
+    out: &Path,
+) -> Result<()> {
     use parquet::arrow::ProjectionMask;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let mut out = Vec::new();
+    let mut seen = Seen::new(scratch.to_path_buf(), 64 << 20);
     for (key, files) in partitions {
         for f in files {
             let file = File::open(f).map_err(|e| Error::io(f, e))?;
@@ -214,28 +352,32 @@ pub fn rebuild(
             let mask = ProjectionMask::roots(b.parquet_schema(), [idx::ID]);
             for batch in b.with_projection(mask).build()? {
                 let batch = batch?;
-                out.extend(
+                seen.extend(
                     batch
                         .column(0)
                         .as_string::<i32>()
                         .iter()
                         .map(|id| (fingerprint(id.unwrap_or_default()), *key)),
-                );
+                )?;
             }
         }
     }
-    out.sort_unstable();
-    out.dedup_by_key(|e| e.0);
-    Ok(out)
+    place(seen, &[], out).map(|_| ())
 }
 
-/// Every entry of `runs`, one per fingerprint (the newest run's), sorted.
-pub fn read_all(runs: &[PathBuf]) -> Result<Vec<(u64, PartKey)>> {
-    let mut out = Vec::new();
-    for (i, run) in runs.iter().enumerate() {
-        read_run(run, |fp, key| out.push((fp, std::cmp::Reverse(i), key)))?;
+/// Merges index runs into one (`out`), one entry per fingerprint.
+pub fn merge_runs(runs: &[PathBuf], out: &Path) -> Result<()> {
+    let sources = runs
+        .iter()
+        .map(|r| RunReader::open(r).map(Source::Run))
+        .collect::<Result<Vec<_>>>()?;
+    let mut merger = Merger::new(sources)?;
+    let mut w = RunWriter::create(out)?;
+    let mut keys = Vec::new();
+    while let Some(fp) = merger.next(&mut keys)? {
+        // The oldest run's partition: where the id was first stored.
+        let key = keys.iter().min_by_key(|k| k.1).map_or(0, |k| k.0);
+        w.push(fp, key)?;
     }
-    out.sort_unstable();
-    out.dedup_by_key(|e| e.0);
-    Ok(out.into_iter().map(|(fp, _, key)| (fp, key)).collect())
+    w.finish()
 }

@@ -373,19 +373,23 @@ fn place_ids(
     }
     if runs.is_empty() && !stored.partitions.is_empty() {
         // No index (deleted by hand): rebuilt once from the stored ids.
-        let entries = id_index::rebuild(&stored.partitions)?;
         let path = index_dir.join(format!("ids-{run_id}-0.bin"));
-        id_index::write_run(&path, &entries)?;
+        id_index::rebuild(
+            &stored.partitions,
+            &staging.dir.join("_spill/rebuild"),
+            &path,
+        )?;
         runs.push(path);
     }
-    let placement = id_index::place(std::mem::take(&mut routed.seen), &runs)?;
-    routed.relocate(&placement.moves, &placement.affected)?;
-    if !placement.entries.is_empty() {
-        id_index::write_run(
-            &index_dir.join(format!("ids-{run_id}-1.bin")),
-            &placement.entries,
-        )?;
+    let Some(seen) = routed.seen.take() else {
+        return dataset::sync_dir(&index_dir);
+    };
+    let out = index_dir.join(format!("ids-{run_id}-1.bin"));
+    let placement = id_index::place(seen, &runs, &out)?;
+    if placement.new_ids == 0 {
+        std::fs::remove_file(&out).map_err(|e| Error::io(&out, e))?;
     }
+    routed.relocate(&placement.moves, &placement.affected)?;
     dataset::sync_dir(&index_dir)
 }
 
@@ -458,8 +462,7 @@ pub fn compact(dir: &Path, opts: &Options) -> Result<CompactReport> {
     let index_dir = staging.dir.join(id_index::INDEX_DIR);
     let runs = id_index::runs(&staging.dir)?;
     if runs.len() > 1 {
-        let all = id_index::read_all(&runs)?;
-        id_index::write_run(&index_dir.join(format!("ids-{run_id}-2.bin")), &all)?;
+        id_index::merge_runs(&runs, &index_dir.join(format!("ids-{run_id}-2.bin")))?;
         for r in &runs {
             std::fs::remove_file(r).map_err(|e| Error::io(r, e))?;
         }

@@ -23,6 +23,7 @@ use arrow::ipc::reader::FileReader;
 use arrow::ipc::writer::FileWriter;
 
 use crate::error::{Error, Result};
+use crate::ingest::id_index::Seen;
 use crate::schema::{idx, operations_schema};
 
 /// A partition: the day (since 1970-01-01, UTC) of `created_date_time`,
@@ -97,7 +98,7 @@ pub struct Router {
     buffers: Mutex<Buffers>,
     spilled: Mutex<Spilled>,
     /// `(id fingerprint, partition)` of every row, when partitioned.
-    seen: Mutex<Vec<(u64, PartKey)>>,
+    seen: Mutex<Seen>,
 }
 
 #[derive(Default)]
@@ -114,7 +115,7 @@ pub struct Routed {
     /// Bytes written to spill files.
     pub spilled_bytes: u64,
     /// `(id fingerprint, partition)` of every row (partitioned runs only).
-    pub seen: Vec<(u64, PartKey)>,
+    pub seen: Option<Seen>,
 }
 
 impl Router {
@@ -123,10 +124,11 @@ impl Router {
         Router {
             partitioning,
             spill_at: spill_at.max(1),
-            spill_dir,
+            spill_dir: spill_dir.clone(),
             buffers: Mutex::new(Buffers::default()),
             spilled: Mutex::new(Spilled::default()),
-            seen: Mutex::new(Vec::new()),
+            // An eighth of the budget, sorted and spilled past it.
+            seen: Mutex::new(Seen::new(spill_dir.join("ids"), spill_at / 4)),
         }
     }
 
@@ -141,7 +143,7 @@ impl Router {
             self.seen
                 .lock()
                 .expect("no panics hold this lock")
-                .extend(seen);
+                .extend(seen)?;
         }
         let pieces = split(&batch, &units, keys)?;
         let full = {
@@ -216,7 +218,7 @@ impl Router {
             parts,
             runs: spilled.runs,
             spilled_bytes: spilled.bytes,
-            seen: self.seen.into_inner().expect("no panics hold this lock"),
+            seen: Some(self.seen.into_inner().expect("no panics hold this lock")),
         }
     }
 }
