@@ -78,8 +78,8 @@ pub struct IngestArgs {
     #[arg(long)]
     pub wait: bool,
     /// Memory for decoded rows, e.g. `256MiB`, `1GiB` (default 320 MiB);
-    /// past about half of it rows are spilled to a folder beside the
-    /// dataset. A smaller budget spills more and never changes the table.
+    /// past a third of it rows are spilled to a folder beside the dataset.
+    /// A smaller budget spills more and never changes the table.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_budget: Option<usize>,
     /// Reject records (NDJSON lines, array elements) longer than this.

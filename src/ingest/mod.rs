@@ -145,7 +145,7 @@ pub fn ingest_memory(inputs: &[PathBuf], opts: &Options) -> Result<MemoryIngest>
     let result = pipeline::run(&files, &router, now_micros(), opts, &mut rejects)?;
     let sink = merge::MemorySink::default();
     let outcome = merge::merge_all(
-        router.finish(),
+        router.finish()?,
         &Default::default(),
         &result.failed,
         false,
@@ -306,7 +306,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     let result = pipeline::run(&files, &router, now_micros(), opts, &mut rejects)?;
     let wrote_rejects = rejects.finish()?;
     trace.mark("decode");
-    let mut routed = router.finish();
+    let mut routed = router.finish()?;
     tracing::info!(
         spilled_bytes = routed.spilled_bytes,
         partitions = routed.parts.len(),
@@ -456,7 +456,7 @@ pub fn compact(dir: &Path, opts: &Options) -> Result<CompactReport> {
     let spill = SpillDir(staging.dir.join("_spill"));
     let router = Router::new(Partitioning::ByDay, opts.spill_at(), spill.0.clone());
     upgrade_flat(&stored.flat, &router)?;
-    let mut routed = router.finish();
+    let mut routed = router.finish()?;
     place_ids(&ds, &stored, &staging, &run_id, &mut routed)?;
     // The index runs become one.
     let index_dir = staging.dir.join(id_index::INDEX_DIR);

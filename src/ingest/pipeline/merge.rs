@@ -46,6 +46,9 @@ pub struct Outcome {
     pub carried: u64,
 }
 
+/// A partition to merge: its key, the run's rows, its stored files.
+type Job<'a> = (PartKey, Vec<Stored>, &'a [PathBuf]);
+
 /// Merges every partition: those with rows of this run (or all with more
 /// than one file when `compact`), carrying the others over as they are.
 pub fn merge_all(
@@ -60,7 +63,7 @@ pub fn merge_all(
     let Routed {
         mut parts, runs, ..
     } = routed;
-    let mut jobs: Vec<(PartKey, Vec<Stored>, &[PathBuf])> = Vec::new();
+    let mut jobs: Vec<Job<'_>> = Vec::new();
     let mut outcome = Outcome::default();
     for (key, files) in stored {
         match parts.remove(key) {
@@ -77,37 +80,42 @@ pub fn merge_all(
     for (key, rows) in parts {
         jobs.push((key, rows, &[]));
     }
-    // Largest first, so the last partitions left are short ones.
-    let rows = |j: &(PartKey, Vec<Stored>, &[PathBuf])| -> usize {
-        j.1.iter()
-            .map(|s| match s {
-                Stored::Memory(p) => p.batch.num_rows(),
-                Stored::Spilled { units, .. } => units.iter().map(|u| u.1 as usize).sum(),
-            })
-            .sum()
+    // Largest first, so the last partitions left are short ones. A merge
+    // holds its partition about two and a half times over (its pieces, the
+    // rows in read order and the survivors, with their keys), and stored
+    // files about four times their size on disk: merges run side by side
+    // only while their estimates fit the budget together.
+    let estimate = |j: &Job<'_>| -> usize {
+        let rows: usize = j.1.iter().map(Stored::bytes).sum();
+        let files: u64 =
+            j.2.iter()
+                .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+                .sum();
+        rows * 5 / 2 + files as usize * 4
     };
-    jobs.sort_by_key(|j| std::cmp::Reverse(rows(j) + j.2.len()));
-    // A merge holds its partition about four times over (pieces, rows in
-    // read order, keys, survivors) at roughly 400 bytes a decoded row:
-    // merge one at a time when several would pass the budget.
-    let largest = jobs.first().map_or(0, rows);
-    let threads = if largest * 400 * 4 * threads > budget {
-        1
-    } else {
-        threads
-    };
-    let jobs = Mutex::new(jobs.into_iter());
+    let mut jobs: Vec<(usize, Job<'_>)> = jobs.into_iter().map(|j| (estimate(&j), j)).collect();
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.0));
+    let jobs = Mutex::new((jobs.into_iter(), 0usize));
+    let room = std::sync::Condvar::new();
     let total = Mutex::new(outcome);
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads.max(1))
             .map(|_| {
                 s.spawn(|| -> Result<()> {
                     loop {
-                        let job = jobs.lock().expect("no panics hold this lock").next();
-                        let Some((key, rows, files)) = job else {
+                        let mut guard = jobs.lock().expect("no panics hold this lock");
+                        let Some((est, (key, rows, files))) = guard.0.next() else {
                             return Ok(());
                         };
-                        let o = merge_one(key, rows, files, &runs, failed, compact, sink)?;
+                        while guard.1 > 0 && guard.1 + est > budget {
+                            guard = room.wait(guard).expect("no panics hold this lock");
+                        }
+                        guard.1 += est;
+                        drop(guard);
+                        let o = merge_one(key, rows, files, &runs, failed, compact, sink);
+                        jobs.lock().expect("no panics hold this lock").1 -= est;
+                        room.notify_all();
+                        let o = o?;
                         let mut t = total.lock().expect("no panics hold this lock");
                         t.new_rows += o.new_rows;
                         t.new_winners += o.new_winners;

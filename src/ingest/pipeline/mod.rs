@@ -66,8 +66,9 @@ pub struct Options {
     /// Pseudonymise identities (and reject texts) before anything is written.
     pub redactor: Option<Arc<crate::redact::Redactor>>,
     /// Bytes of memory the run may use for rows (0: [`DEFAULT_MEMORY_BUDGET`]).
-    /// Decoded rows past about half of it are spilled to disk; a smaller
-    /// budget spills more, never changing the table.
+    /// Decoded rows past a third of it are spilled to disk (a third more
+    /// fills while a spill is written); a smaller budget spills more,
+    /// never changing the table.
     pub memory_budget: usize,
 }
 
@@ -83,7 +84,7 @@ impl Options {
 
     /// Bytes of decoded rows that wait in memory before they are spilled.
     pub(crate) fn spill_at(&self) -> usize {
-        self.budget() / 2
+        self.budget() / 3
     }
 }
 

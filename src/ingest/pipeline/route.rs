@@ -71,7 +71,19 @@ pub enum Stored {
         run: usize,
         batch: usize,
         units: Units,
+        /// Its size in memory once read back.
+        bytes: usize,
     },
+}
+
+impl Stored {
+    /// Its size in memory (once read back).
+    pub fn bytes(&self) -> usize {
+        match self {
+            Stored::Memory(p) => p.batch.get_array_memory_size(),
+            Stored::Spilled { bytes, .. } => *bytes,
+        }
+    }
 }
 
 /// How rows are assigned to partitions.
@@ -189,6 +201,7 @@ impl Router {
                     run,
                     batch: n,
                     units,
+                    bytes: batch.get_array_memory_size(),
                 },
             ));
         }
@@ -203,10 +216,22 @@ impl Router {
         Ok(())
     }
 
-    /// Every partition's rows: spilled ones first, then those still in memory.
-    pub fn finish(self) -> Routed {
+    /// Every partition's rows: spilled ones first, then those still in
+    /// memory. Once anything was spilled the rest is spilled too, so the
+    /// merges that follow have the budget to themselves.
+    pub fn finish(self) -> Result<Routed> {
+        let spilled_any = !self
+            .spilled
+            .lock()
+            .expect("no panics hold this lock")
+            .runs
+            .is_empty();
+        let mut buffers =
+            std::mem::take(&mut *self.buffers.lock().expect("no panics hold this lock"));
+        if spilled_any && !buffers.pieces.is_empty() {
+            self.spill(std::mem::take(&mut buffers))?;
+        }
         let spilled = self.spilled.into_inner().expect("no panics hold this lock");
-        let buffers = self.buffers.into_inner().expect("no panics hold this lock");
         let mut parts = spilled.parts;
         for (key, pieces) in buffers.pieces {
             parts
@@ -214,12 +239,12 @@ impl Router {
                 .or_default()
                 .extend(pieces.into_iter().map(Stored::Memory));
         }
-        Routed {
+        Ok(Routed {
             parts,
             runs: spilled.runs,
             spilled_bytes: spilled.bytes,
             seen: Some(self.seen.into_inner().expect("no panics hold this lock")),
-        }
+        })
     }
 }
 
@@ -320,7 +345,9 @@ impl Routed {
 pub fn load(stored: Stored, runs: &[PathBuf]) -> Result<Piece> {
     match stored {
         Stored::Memory(p) => Ok(p),
-        Stored::Spilled { run, batch, units } => {
+        Stored::Spilled {
+            run, batch, units, ..
+        } => {
             let path = &runs[run];
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
             let mut r = FileReader::try_new(std::io::BufReader::new(file), None)?;
