@@ -227,8 +227,7 @@ pub struct DatasetSink<'a> {
     pub staging: &'a Staging,
     pub run_id: &'a str,
     next: AtomicU32,
-    /// The files written and the partition folders made, to be synced.
-    pub written: Mutex<Vec<PathBuf>>,
+    /// The partition folders made, to be synced.
     made: Mutex<BTreeSet<PartKey>>,
 }
 
@@ -238,7 +237,6 @@ impl<'a> DatasetSink<'a> {
             staging,
             run_id,
             next: AtomicU32::new(0),
-            written: Mutex::new(Vec::new()),
             made: Mutex::new(BTreeSet::new()),
         }
     }
@@ -255,27 +253,20 @@ impl<'a> DatasetSink<'a> {
         Ok(dir)
     }
 
-    /// Syncs every file written and every partition folder.
+    /// Syncs every partition folder made (files are synced as written).
     pub fn sync(&self) -> Result<()> {
-        for p in self
-            .written
-            .lock()
-            .expect("no panics hold this lock")
-            .iter()
-        {
-            std::fs::File::open(p)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| Error::io(p, e))?;
-        }
         let made = self.made.lock().expect("no panics hold this lock");
-        for key in made.iter() {
-            let d = self
-                .staging
-                .operations_dir()
-                .join(dataset::partition_dir(*key));
-            dataset::sync_dir(&d)?;
-        }
-        Ok(())
+        let dirs: Vec<PathBuf> = made
+            .iter()
+            .map(|k| self.staging.operations_dir().join(dataset::partition_dir(*k)))
+            .collect();
+        std::thread::scope(|s| {
+            let half = dirs.len().div_ceil(2);
+            let (a, b) = dirs.split_at(half);
+            let t = s.spawn(|| a.iter().try_for_each(|d| dataset::sync_dir(d)));
+            b.iter().try_for_each(|d| dataset::sync_dir(d))?;
+            t.join().expect("syncing never panics")
+        })
     }
 }
 
@@ -296,11 +287,10 @@ impl Sink for DatasetSink<'_> {
                 w.write(b)?;
             }
         }
-        w.close()?;
-        self.written
-            .lock()
-            .expect("no panics hold this lock")
-            .push(path);
+        w.finish()?;
+        // Made durable here, while the other merges go on: one sync after
+        // another at the end costs milliseconds a file.
+        w.inner().sync_all().map_err(|e| Error::io(&path, e))?;
         Ok(())
     }
 }

@@ -17,7 +17,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use arrow::array::{AsArray, RecordBatch, UInt32Array};
 use arrow::datatypes::TimestampMicrosecondType;
 use arrow::ipc::reader::FileReader;
 use arrow::ipc::writer::FileWriter;
@@ -60,6 +60,9 @@ pub type Units = Vec<(UnitKey, u32)>;
 pub struct Piece {
     pub batch: RecordBatch,
     pub units: Units,
+    /// Its share of the memory of the batch it was cut from (a piece is a
+    /// slice: its arrays report their whole buffers).
+    pub bytes: usize,
 }
 
 /// Where a partition's rows wait.
@@ -80,7 +83,7 @@ impl Stored {
     /// Its size in memory (once read back).
     pub fn bytes(&self) -> usize {
         match self {
-            Stored::Memory(p) => p.batch.get_array_memory_size(),
+            Stored::Memory(p) => p.bytes,
             Stored::Spilled { bytes, .. } => *bytes,
         }
     }
@@ -161,7 +164,7 @@ impl Router {
         let full = {
             let mut b = self.buffers.lock().expect("no panics hold this lock");
             for (key, piece) in pieces {
-                b.bytes += piece.batch.get_array_memory_size();
+                b.bytes += piece.bytes;
                 b.pieces.entry(key).or_default().push(piece);
             }
             (b.bytes >= self.spill_at).then(|| std::mem::take(&mut *b))
@@ -271,6 +274,7 @@ pub fn day_of(micros: i64) -> PartKey {
 /// Cuts a batch into one piece per partition (`keys`: each row's), each
 /// with its rows' units.
 fn split(batch: &RecordBatch, units: &Units, keys: Vec<PartKey>) -> Result<Vec<(PartKey, Piece)>> {
+    let total = batch.get_array_memory_size();
     let first = keys.first().copied().unwrap_or(ALL);
     if keys.iter().all(|&k| k == first) {
         return Ok(vec![(
@@ -278,6 +282,7 @@ fn split(batch: &RecordBatch, units: &Units, keys: Vec<PartKey>) -> Result<Vec<(
             Piece {
                 batch: batch.clone(),
                 units: units.clone(),
+                bytes: total,
             },
         )]);
     }
@@ -295,18 +300,26 @@ fn split(batch: &RecordBatch, units: &Units, keys: Vec<PartKey>) -> Result<Vec<(
         }
         row += n as usize;
     }
-    rows.into_iter()
+    // One copy of the batch with its rows grouped by partition (a few
+    // large allocations, not one per partition and column), cut into slices.
+    let order: UInt32Array = rows.values().flat_map(|(idx, _)| idx.iter().copied()).collect();
+    let grouped = arrow::compute::take_record_batch(batch, &order)?;
+    let n = grouped.num_rows().max(1);
+    let bytes = grouped.get_array_memory_size();
+    let mut offset = 0;
+    Ok(rows
+        .into_iter()
         .map(|(key, (idx, units))| {
-            let idx = UInt32Array::from(idx);
-            let columns = batch
-                .columns()
-                .iter()
-                .map(|c| arrow::compute::take(c.as_ref(), &idx, None))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            let batch = RecordBatch::try_new(batch.schema(), columns)?;
-            Ok((key, Piece { batch, units }))
+            let len = idx.len();
+            let piece = Piece {
+                batch: grouped.slice(offset, len),
+                units,
+                bytes: bytes * len / n,
+            };
+            offset += len;
+            (key, piece)
         })
-        .collect()
+        .collect())
 }
 
 impl Routed {
@@ -355,7 +368,12 @@ pub fn load(stored: Stored, runs: &[PathBuf]) -> Result<Piece> {
             let batch = r.next().transpose()?.ok_or_else(|| {
                 Error::Internal(format!("spill file {} lost a batch", path.display()))
             })?;
-            Ok(Piece { batch, units })
+            let bytes = batch.get_array_memory_size();
+            Ok(Piece {
+                batch,
+                units,
+                bytes,
+            })
         }
     }
 }
@@ -388,49 +406,25 @@ pub fn in_read_order(
     if total == 0 {
         return Ok((None, 0));
     }
-    // Whole pieces in order: concatenate (the usual case).
-    let whole = {
-        let mut it = stretches.iter().peekable();
-        let mut ok = true;
-        for (p, piece) in pieces.iter().enumerate() {
-            let mut rows = 0u32;
-            while let Some(s) = it.peek().filter(|s| s.1 == p) {
-                if s.2 != rows {
-                    ok = false;
-                }
-                rows += s.3;
-                it.next();
-            }
-            if rows != 0 && rows as usize != piece.batch.num_rows() {
-                ok = false;
-            }
-        }
-        ok && it.next().is_none()
-    };
-    let schema = operations_schema();
-    if whole {
-        let batches: Vec<&RecordBatch> = pieces
-            .iter()
-            .filter(|p| p.units.iter().any(|u| keep(u.0)))
-            .map(|p| &p.batch)
-            .collect();
-        return Ok((
-            Some(arrow::compute::concat_batches(&schema, batches)?),
-            stored,
-        ));
-    }
-    let mut indices: Vec<(usize, usize)> = Vec::with_capacity(total);
+    // Stretches in read order, each a slice of its piece (neighbours in
+    // one piece joined): one copy of the rows whatever order the pieces
+    // came in.
+    let mut runs: Vec<(usize, u32, u32)> = Vec::with_capacity(stretches.len());
     for (_, p, first, n) in stretches {
-        indices.extend((first..first + n).map(|r| (p, r as usize)));
+        match runs.last_mut() {
+            Some(last) if last.0 == p && last.1 + last.2 == first => last.2 += n,
+            _ => runs.push((p, first, n)),
+        }
     }
-    let columns = (0..schema.fields().len())
-        .map(|c| {
-            let arrays: Vec<&dyn Array> =
-                pieces.iter().map(|p| p.batch.column(c).as_ref()).collect();
-            arrow::compute::interleave(&arrays, &indices)
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok((Some(RecordBatch::try_new(schema, columns)?), stored))
+    let slices: Vec<RecordBatch> = runs
+        .into_iter()
+        .map(|(p, first, n)| pieces[p].batch.slice(first as usize, n as usize))
+        .collect();
+    let batch = match <[RecordBatch; 1]>::try_from(slices) {
+        Ok([one]) => one,
+        Err(slices) => arrow::compute::concat_batches(&operations_schema(), &slices)?,
+    };
+    Ok((Some(batch), stored))
 }
 
 /// Removes the spill files (best effort: they live in the staging folder or
