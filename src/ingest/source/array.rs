@@ -335,6 +335,7 @@ pub(super) fn split(
                 WorkKind::Elements {
                     data: buf,
                     first_index,
+                    count: next_first - first_index,
                     origin,
                 },
                 n,
@@ -387,6 +388,7 @@ fn oversize(
             WorkKind::Elements {
                 data: run,
                 first_index,
+                count: s.started - 1 - first_index,
                 origin,
             },
             n,
@@ -482,6 +484,7 @@ fn close(
                 WorkKind::Elements {
                     data,
                     first_index,
+                    count: s.started - first_index,
                     origin,
                 },
                 n,
@@ -580,8 +583,12 @@ mod tests {
         for u in units {
             match u {
                 WorkKind::Elements {
-                    data, first_index, ..
+                    data,
+                    first_index,
+                    count,
+                    ..
                 } => {
+                    assert_eq!(elements(data).len() as u64, *count);
                     for (i, e) in elements(data).into_iter().enumerate() {
                         out.push((first_index + i as u64, e));
                     }
