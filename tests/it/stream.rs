@@ -502,10 +502,18 @@ mod props {
     }
 
     /// Elements and the text between two of them.
-    fn array() -> impl Strategy<Value = (Vec<String>, &'static str)> {
+    fn array() -> impl Strategy<Value = (Vec<String>, String)> {
         (
             proptest::collection::vec(element(), 1..120),
-            prop_oneof![Just(", "), Just(",\n  "), Just(","), Just(" ,\r\n")],
+            prop_oneof![
+                4 => Just(", ".to_string()),
+                4 => Just(",\n  ".to_string()),
+                4 => Just(",".to_string()),
+                4 => Just(" ,\r\n".to_string()),
+                // Blanks longer than a block, before or after the comma.
+                1 => Just(format!(",{}", " ".repeat(3000))),
+                1 => Just(format!("{},", " \n\t".repeat(1000))),
+            ],
         )
     }
 
@@ -526,7 +534,7 @@ mod props {
             while all.iter().map(|e| e.len() + sep.len()).sum::<usize>() <= block {
                 all.extend(elements.iter().cloned());
             }
-            let mut text = format!("\n[ {} ]\n", all.join(sep)).into_bytes();
+            let mut text = format!("\n[ {} ]\n", all.join(&sep)).into_bytes();
             let at = ((text.len() as f64) * at) as usize;
             match spoil {
                 0 => text.truncate(at),

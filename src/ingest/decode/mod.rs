@@ -93,6 +93,8 @@ pub enum WorkKind {
         data: Vec<u8>,
         /// The 0-based index of its first element in the file's array.
         first_index: u64,
+        /// How many elements it holds (the rows to make room for).
+        count: u64,
         /// Where `data` starts in the file, so that the message for a
         /// malformed file names the same place as when it is read whole.
         origin: TextPos,
@@ -159,6 +161,8 @@ pub enum Unit<'a> {
         data: &'a [u8],
         /// The index of the first in the file's array.
         first_index: u64,
+        /// How many it holds.
+        count: u64,
         /// Where `data` starts in the file.
         origin: TextPos,
     },
@@ -185,10 +189,12 @@ impl WorkKind {
             WorkKind::Elements {
                 data,
                 first_index,
+                count,
                 origin,
             } => Unit::Elements {
                 data,
                 first_index: *first_index,
+                count: *count,
                 origin: *origin,
             },
             WorkKind::Oversize {
@@ -218,6 +224,16 @@ impl Unit<'_> {
     /// Whether it holds no input bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Rows to make room for: a run of elements says how many it holds (a
+    /// pretty-printed array has twice the bytes per record of NDJSON, and
+    /// the builders' room stays with the batch).
+    fn rows_estimate(&self) -> usize {
+        match self {
+            Unit::Elements { count, .. } => *count as usize + 1,
+            _ => row_estimate(self.len()),
+        }
     }
 }
 
@@ -353,7 +369,7 @@ pub fn decode_work(
     ingested_at: i64,
 ) -> Result<DecodeOutput, String> {
     let unit = work.unit();
-    let mut builder = OperationsBuilder::with_capacity(row_estimate(unit.len()));
+    let mut builder = OperationsBuilder::with_capacity(unit.rows_estimate());
     let mut out = decode_into(unit, ctx, &mut builder)?;
     if !builder.is_empty() {
         let n = builder.len();
@@ -378,8 +394,12 @@ pub fn decode_units<'a>(
     units: impl IntoIterator<Item = (&'a WorkKind, &'a FileContext)> + Clone,
     ingested_at: i64,
 ) -> UnitsOutput {
-    let bytes = units.clone().into_iter().map(|(w, _)| w.unit().len()).sum();
-    let mut decoder = UnitsDecoder::new(bytes);
+    let rows = units
+        .clone()
+        .into_iter()
+        .map(|(w, _)| w.unit().rows_estimate())
+        .sum();
+    let mut decoder = UnitsDecoder::with_rows(rows);
     for (work, ctx) in units {
         decoder.push(work.unit(), ctx);
     }
@@ -398,8 +418,12 @@ pub struct UnitsDecoder<'c> {
 impl<'c> UnitsDecoder<'c> {
     /// A decoder with room for about `bytes` of input.
     pub fn new(bytes: usize) -> Self {
+        Self::with_rows(row_estimate(bytes))
+    }
+
+    fn with_rows(rows: usize) -> Self {
         UnitsDecoder {
-            builder: OperationsBuilder::with_capacity(row_estimate(bytes)),
+            builder: OperationsBuilder::with_capacity(rows),
             lineage: Vec::new(),
             out: UnitsOutput::default(),
             bytes: 0,
@@ -480,6 +504,7 @@ fn decode_into(
             data,
             first_index,
             origin,
+            ..
         } => sink
             .elements(data, first_index)
             .map_err(|e| unreadable(&e, origin))?,

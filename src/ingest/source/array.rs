@@ -96,6 +96,8 @@ struct Scanner {
     escape: bool,
     /// Where the current (or last) element starts.
     elem_start: usize,
+    /// Where the blank bytes since the last element, comma or `[` start.
+    blank_from: usize,
     /// Elements started so far in the whole array.
     started: u64,
     /// Elements started in the current run.
@@ -118,6 +120,7 @@ impl Scanner {
             in_str: false,
             escape: false,
             elem_start: 0,
+            blank_from: 0,
             started: 0,
             in_run: 0,
             cut: None,
@@ -170,6 +173,7 @@ impl Scanner {
                 i += 1;
                 if self.depth() == 1 {
                     self.top = Top::After;
+                    self.blank_from = i;
                     if self.skipping {
                         break Stop::Ended(i);
                     }
@@ -194,6 +198,7 @@ impl Scanner {
                         }
                         if self.depth() == 1 {
                             self.top = Top::After;
+                            self.blank_from = i;
                             if self.skipping {
                                 break Stop::Ended(i);
                             }
@@ -211,6 +216,7 @@ impl Scanner {
                     if b == b'[' {
                         self.open.push(false);
                         self.top = Top::Expect(None);
+                        self.blank_from = i + 1;
                     } else if !is_blank(b) {
                         break Stop::Fault(i, Fault::ExpectedValue);
                     }
@@ -248,10 +254,17 @@ impl Scanner {
                 Top::Scalar => match b {
                     _ if self.skipping && (is_blank(b) || b == b',' || b == b']') => {
                         self.top = Top::After;
+                        self.blank_from = i;
                         break Stop::Ended(i);
                     }
-                    _ if is_blank(b) => self.top = Top::After,
-                    b',' => self.top = Top::Expect(Some(i)),
+                    _ if is_blank(b) => {
+                        self.top = Top::After;
+                        self.blank_from = i;
+                    }
+                    b',' => {
+                        self.top = Top::Expect(Some(i));
+                        self.blank_from = i + 1;
+                    }
                     b']' => {
                         self.open.pop();
                         break Stop::Closed(i);
@@ -267,6 +280,7 @@ impl Scanner {
                             self.headless = false;
                         }
                         self.top = Top::Expect(Some(i));
+                        self.blank_from = i + 1;
                     }
                     b']' => {
                         self.open.pop();
@@ -289,6 +303,7 @@ impl Scanner {
     fn shift(&mut self, at: usize) {
         self.pos -= at;
         self.elem_start = self.elem_start.saturating_sub(at);
+        self.blank_from = self.blank_from.saturating_sub(at);
         if let Top::Expect(Some(c)) = &mut self.top {
             *c -= at;
         }
@@ -335,6 +350,7 @@ pub(super) fn split(
                 WorkKind::Elements {
                     data: buf,
                     first_index,
+                    count: next_first - first_index,
                     origin,
                 },
                 n,
@@ -345,6 +361,9 @@ pub(super) fn split(
             origin = at;
             buf = next;
             continue;
+        }
+        if !s.in_element() && buf.len() - s.blank_from > block {
+            squeeze(&mut buf, &mut s, &mut origin, &mut first_index, emit)?;
         }
         if s.in_element() && buf.len() - s.elem_start > limits.max_record_bytes {
             (buf, origin) = oversize(r, buf, &mut s, origin, first_index, block, emit)?;
@@ -362,6 +381,87 @@ pub(super) fn split(
         };
         more = fill(r, &mut buf, want).map_err(read_error)?;
     }
+}
+
+/// A long run of blank bytes between elements (valid JSON, but nothing
+/// else would bound the buffer): the run of elements before it goes out, and
+/// the blanks are dropped, `origin` moved so that every place after them is
+/// still named as in the file.
+fn squeeze(
+    buf: &mut Vec<u8>,
+    s: &mut Scanner,
+    origin: &mut TextPos,
+    first_index: &mut u64,
+    emit: &mut dyn FnMut(WorkKind, u64) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
+    let started = s.started;
+    let mut run_out = |data: Vec<u8>, first_index: &mut u64, origin: TextPos| {
+        let n = data.len() as u64;
+        let count = started - *first_index;
+        *first_index = started;
+        emit(
+            WorkKind::Elements {
+                data,
+                first_index: *first_index - count,
+                count,
+                origin,
+            },
+            n,
+        )
+    };
+    // Where the `[` of the run to keep is, if any.
+    let open = match s.top {
+        Top::After => {
+            if !s.headless {
+                // The run ends with its last element.
+                let mut run = buf[..s.blank_from].to_vec();
+                run.push(b']');
+                run_out(run, first_index, *origin)?;
+            }
+            *origin = origin.after(buf);
+            buf.clear();
+            s.headless = true;
+            s.blank_from = 0;
+            s.in_run = 0;
+            None
+        }
+        Top::Expect(Some(c)) if s.in_run > 0 => {
+            let mut run = buf[..c].to_vec();
+            run.push(b']');
+            run_out(run, first_index, *origin)?;
+            Some(c)
+        }
+        Top::Expect(Some(c)) => Some(c),
+        Top::Expect(None) => Some(s.blank_from - 1),
+        Top::Before | Top::Value | Top::Scalar => return Ok(()),
+    };
+    if let Some(o) = open {
+        // The `[` (the array's, or the comma that becomes the next run's)
+        // first, then the blanks after it, less those of their last line.
+        *origin = origin.after(&buf[..o]);
+        buf[o] = b'[';
+        buf.drain(..o);
+        if let Top::Expect(Some(c)) = &mut s.top {
+            *c = 0;
+        }
+        let blanks = &buf[1..];
+        let dropped = match memchr::memrchr(b'\n', blanks) {
+            Some(last) => {
+                origin.line += memchr::memchr_iter(b'\n', &blanks[..last]).count() as u64;
+                last
+            }
+            None => {
+                origin.column += blanks.len() as u64;
+                blanks.len()
+            }
+        };
+        buf.drain(1..1 + dropped);
+        s.in_run = 0;
+        s.blank_from = 1;
+    }
+    s.pos = buf.len();
+    s.cut = None;
+    Ok(())
 }
 
 /// Skips the element that starts at `s.elem_start` and is already over the
@@ -387,6 +487,7 @@ fn oversize(
             WorkKind::Elements {
                 data: run,
                 first_index,
+                count: s.started - 1 - first_index,
                 origin,
             },
             n,
@@ -435,6 +536,7 @@ fn oversize(
     )?;
     buf.drain(..end);
     s.pos = 0;
+    s.blank_from = 0;
     Ok((buf, at))
 }
 
@@ -482,6 +584,7 @@ fn close(
                 WorkKind::Elements {
                     data,
                     first_index,
+                    count: s.started - first_index,
                     origin,
                 },
                 n,
@@ -580,8 +683,12 @@ mod tests {
         for u in units {
             match u {
                 WorkKind::Elements {
-                    data, first_index, ..
+                    data,
+                    first_index,
+                    count,
+                    ..
                 } => {
+                    assert_eq!(elements(data).len() as u64, *count);
                     for (i, e) in elements(data).into_iter().enumerate() {
                         out.push((first_index + i as u64, e));
                     }
@@ -723,11 +830,51 @@ mod tests {
             "[1, 2\n, {\n\"a\":\n}]",
             "[\n  {\"id\": 1},\n  {\"id\": 2},\n  {\"id\": 3\n",
         ];
-        for text in bad {
+        let blanks = " \n  \t\r\n ".repeat(20);
+        let spaces = " ".repeat(150);
+        let mut bad: Vec<String> = bad.iter().map(|t| t.to_string()).collect();
+        for b in [&blanks, &spaces] {
+            bad.extend([
+                format!("[1,{b}]"),
+                format!("[{b}1{b},{b}]"),
+                format!("[1{b}x]"),
+                format!("[{b}"),
+                format!("[1,{b}"),
+                format!("[1{b}"),
+                format!("[1,{b}{{\"a\" 1}}]"),
+                format!("[1,{b}{{\"a\":\n 1\n{b}]"),
+                format!("[1,{b}2]{b}x"),
+                format!("[{b},1]"),
+            ]);
+        }
+        for text in &bad {
             for block in 1..text.len() + 2 {
                 let (whole, cut) = whole_and_cut(text.as_bytes(), block);
                 assert!(whole.is_err(), "{text}");
                 assert_eq!(cut, whole, "{text:?} in blocks of {block}");
+            }
+        }
+    }
+
+    /// Blanks between elements do not pile up in the buffer: they are
+    /// dropped, the places after them still named as in the file.
+    #[test]
+    fn long_blanks_between_elements_are_dropped() {
+        let blanks = " \n  \t\r\n ".repeat(100);
+        let spaces = " ".repeat(700);
+        for b in [&blanks, &spaces] {
+            let text = format!("{b}[{b}1{b},{b}\"two\"{b},{{\"id\": \"3\"}},{b}[4]{b}]{b}");
+            let whole = elements(text.as_bytes());
+            for block in [16, 64, 200] {
+                let units = units(text.as_bytes(), block, 1 << 20).unwrap();
+                let want: Vec<(u64, String)> = (0..).zip(whole.iter().cloned()).collect();
+                assert_eq!(indexed(&units), want, "block {block}");
+                for u in &units {
+                    let WorkKind::Elements { data, .. } = u else {
+                        panic!("{u:?}")
+                    };
+                    assert!(data.len() <= 2 * block + 20, "{} bytes", data.len());
+                }
             }
         }
     }
