@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use arrow::array::{AsArray, RecordBatch};
@@ -139,17 +139,21 @@ impl RunWriter {
     }
 }
 
-/// Reads a run entry by entry, in fingerprint order.
+/// Reads a run in fingerprint order, a few thousand entries at a time.
 struct RunReader {
     path: PathBuf,
-    r: BufReader<File>,
+    r: File,
     left: u64,
+    buf: Vec<u8>,
+    at: usize,
 }
+
+/// Entries read at a time.
+const CHUNK: usize = 8192;
 
 impl RunReader {
     fn open(path: &Path) -> Result<Self> {
-        let f = File::open(path).map_err(|e| Error::io(path, e))?;
-        let mut r = BufReader::with_capacity(256 << 10, f);
+        let mut r = File::open(path).map_err(|e| Error::io(path, e))?;
         let mut head = [0u8; 16];
         r.read_exact(&mut head).map_err(|_| damaged(path))?;
         if &head[..8] != MAGIC {
@@ -159,16 +163,26 @@ impl RunReader {
             path: path.to_path_buf(),
             r,
             left: u64::from_le_bytes(head[8..].try_into().expect("8 bytes")),
+            buf: Vec::new(),
+            at: 0,
         })
     }
 
     fn next(&mut self) -> Result<Option<(u64, PartKey)>> {
-        if self.left == 0 {
-            return Ok(None);
+        if self.at == self.buf.len() {
+            if self.left == 0 {
+                return Ok(None);
+            }
+            let n = (self.left as usize).min(CHUNK);
+            self.buf.resize(n * 12, 0);
+            self.r
+                .read_exact(&mut self.buf)
+                .map_err(|_| damaged(&self.path))?;
+            self.left -= n as u64;
+            self.at = 0;
         }
-        let mut e = [0u8; 12];
-        self.r.read_exact(&mut e).map_err(|_| damaged(&self.path))?;
-        self.left -= 1;
+        let e = &self.buf[self.at..self.at + 12];
+        self.at += 12;
         Ok(Some((
             u64::from_le_bytes(e[..8].try_into().expect("8 bytes")),
             PartKey::from_le_bytes(e[8..].try_into().expect("4 bytes")),
@@ -293,8 +307,9 @@ pub struct Placement {
 
 /// Decides each id's partition from the run's records (`seen`) and the
 /// stored index `runs`, streaming both in fingerprint order, and writes the
-/// ids new to the dataset, with their partitions, as the run `out`.
-pub fn place(mut seen: Seen, runs: &[PathBuf], out: &Path) -> Result<Placement> {
+/// ids new to the dataset, with their partitions, as the run `out` (every
+/// id, stored ones too, when `whole`: `out` then replaces `runs`).
+pub fn place(mut seen: Seen, runs: &[PathBuf], out: &Path, whole: bool) -> Result<Placement> {
     let mut sources = Vec::with_capacity(runs.len() + seen.runs.len() + 1);
     for r in runs {
         sources.push(Source::Run(RunReader::open(r)?));
@@ -316,6 +331,9 @@ pub fn place(mut seen: Seen, runs: &[PathBuf], out: &Path) -> Result<Placement> 
         let new = keys.iter().filter(|k| k.1 >= stored).map(|k| k.0);
         // The stored partition wins; else the latest day given.
         let Some(latest) = new.clone().max() else {
+            if whole && let Some(k) = stored_key {
+                w.push(fp, k)?;
+            }
             continue;
         };
         let target = stored_key.unwrap_or(latest);
@@ -324,8 +342,10 @@ pub fn place(mut seen: Seen, runs: &[PathBuf], out: &Path) -> Result<Placement> 
             p.affected.extend(new.filter(|&k| k != target));
         }
         if stored_key.is_none() {
-            w.push(fp, target)?;
             p.new_ids += 1;
+        }
+        if stored_key.is_none() || whole {
+            w.push(fp, target)?;
         }
     }
     w.finish()?;
@@ -362,7 +382,7 @@ pub fn rebuild(
             }
         }
     }
-    place(seen, &[], out).map(|_| ())
+    place(seen, &[], out, false).map(|_| ())
 }
 
 /// Merges index runs into one (`out`), one entry per fingerprint.

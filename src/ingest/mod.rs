@@ -368,8 +368,13 @@ fn place_ids(
     let index_dir = staging.dir.join(id_index::INDEX_DIR);
     std::fs::create_dir_all(&index_dir).map_err(|e| Error::io(&index_dir, e))?;
     let mut runs = id_index::runs(&ds.root)?;
-    for r in &runs {
-        staging.carry(r, &index_dir.join(r.file_name().expect("runs have names")))?;
+    // Past this many runs, a lookup's merge of them costs more than
+    // writing them as one: the run's lookup writes the whole index anew.
+    let whole = runs.len() >= MAX_INDEX_RUNS;
+    if !whole {
+        for r in &runs {
+            staging.carry(r, &index_dir.join(r.file_name().expect("runs have names")))?;
+        }
     }
     if runs.is_empty() && !stored.partitions.is_empty() {
         // No index (deleted by hand): rebuilt once from the stored ids.
@@ -385,13 +390,16 @@ fn place_ids(
         return dataset::sync_dir(&index_dir);
     };
     let out = index_dir.join(format!("ids-{run_id}-1.bin"));
-    let placement = id_index::place(seen, &runs, &out)?;
-    if placement.new_ids == 0 {
+    let placement = id_index::place(seen, &runs, &out, whole)?;
+    if placement.new_ids == 0 && !whole {
         std::fs::remove_file(&out).map_err(|e| Error::io(&out, e))?;
     }
     routed.relocate(&placement.moves, &placement.affected)?;
     dataset::sync_dir(&index_dir)
 }
+
+/// Index runs a dataset keeps before an ingest writes them as one.
+const MAX_INDEX_RUNS: usize = 8;
 
 /// Feeds the files of a version 1 dataset to `router` as stored rows.
 fn upgrade_flat(flat: &[PathBuf], router: &Router) -> Result<()> {
@@ -444,7 +452,7 @@ pub fn compact(dir: &Path, opts: &Options) -> Result<CompactReport> {
     let files_before =
         (stored.flat.len() + stored.partitions.values().map(Vec::len).sum::<usize>()) as u64;
     let partitions = stored.partitions.values().filter(|f| f.len() > 1).count() as u64;
-    if partitions == 0 && stored.flat.is_empty() {
+    if partitions == 0 && stored.flat.is_empty() && id_index::runs(dir)?.len() <= 1 {
         return Ok(CompactReport {
             partitions: 0,
             files_before,

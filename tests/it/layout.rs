@@ -359,3 +359,53 @@ fn memory_stays_within_a_lowered_budget() {
         assert_eq!(table(&spilled), table(&held), "{name}");
     }
 }
+
+/// After eight index runs an ingest writes the index as one run, and ids
+/// stored long before still keep their folder.
+#[test]
+fn the_index_is_rewritten_as_one_run_past_eight() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("ds");
+    for i in 0..10u32 {
+        let f = d.path().join(format!("{i}.ndjson"));
+        let last = format!("2026-11-{:02}T11:00:00Z", i + 10);
+        let created = format!("2026-11-{:02}T10:00:00Z", i + 10);
+        std::fs::write(
+            &f,
+            [
+                op(&format!("new{i}"), Some(&created), &last, "queued"),
+                // `first` was stored on the 10th; later records say otherwise.
+                op("first", Some(&created), &last, "inProgress"),
+            ]
+            .concat(),
+        )
+        .unwrap();
+        ingest::ingest_dataset(&[f], &out, &Options::default()).unwrap();
+        let runs = std::fs::read_dir(out.join("_index")).unwrap().count();
+        assert!(runs <= 8, "{runs} index runs after ingest {i}");
+    }
+    let t = table(&out);
+    assert_eq!(t.len(), 11);
+    assert_eq!(t["first"].1, Some(1_795_086_000_000_000));
+    // Its row is in the folder it was first stored in.
+    let names: Vec<String> = partitions(&out).into_iter().map(|p| p.0).collect();
+    assert_eq!(names.len(), 10, "{names:?}");
+    let first_day = Dataset::new(&out)
+        .files()
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.to_string_lossy().contains("created_date=2026-11-10"))
+        .collect::<Vec<_>>();
+    let mut ids = Vec::new();
+    for f in first_day {
+        fleetops::internals::ingest::dataset::read_part(&f, |b| {
+            for i in 0..b.num_rows() {
+                ids.push(text_at(b.column(idx::ID).as_ref(), i).unwrap());
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    ids.sort();
+    assert_eq!(ids, ["first", "new0"]);
+}

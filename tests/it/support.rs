@@ -182,7 +182,11 @@ pub fn dataset_batches(dir: &Path) -> Vec<RecordBatch> {
 /// about whole states does: the day folders are listed, then read by path.
 pub fn try_dataset_batches(dir: &Path) -> fleetops::Result<Vec<RecordBatch>> {
     use std::os::unix::fs::MetadataExt;
-    let inode = || std::fs::metadata(dir.join("operations")).map(|m| m.ino()).ok();
+    let inode = || {
+        std::fs::metadata(dir.join("operations"))
+            .map(|m| m.ino())
+            .ok()
+    };
     let before = inode();
     let mut batches = Vec::new();
     for p in Dataset::new(dir).files()? {
@@ -192,7 +196,9 @@ pub fn try_dataset_batches(dir: &Path) -> fleetops::Result<Vec<RecordBatch>> {
         })?;
     }
     if inode() != before {
-        return Err(fleetops::Error::Internal("the dataset changed while it was read".into()));
+        return Err(fleetops::Error::Internal(
+            "the dataset changed while it was read".into(),
+        ));
     }
     Ok(batches)
 }

@@ -258,7 +258,11 @@ impl<'a> DatasetSink<'a> {
         let made = self.made.lock().expect("no panics hold this lock");
         let dirs: Vec<PathBuf> = made
             .iter()
-            .map(|k| self.staging.operations_dir().join(dataset::partition_dir(*k)))
+            .map(|k| {
+                self.staging
+                    .operations_dir()
+                    .join(dataset::partition_dir(*k))
+            })
             .collect();
         std::thread::scope(|s| {
             let half = dirs.len().div_ceil(2);

@@ -302,7 +302,10 @@ fn split(batch: &RecordBatch, units: &Units, keys: Vec<PartKey>) -> Result<Vec<(
     }
     // One copy of the batch with its rows grouped by partition (a few
     // large allocations, not one per partition and column), cut into slices.
-    let order: UInt32Array = rows.values().flat_map(|(idx, _)| idx.iter().copied()).collect();
+    let order: UInt32Array = rows
+        .values()
+        .flat_map(|(idx, _)| idx.iter().copied())
+        .collect();
     let grouped = arrow::compute::take_record_batch(batch, &order)?;
     let n = grouped.num_rows().max(1);
     let bytes = grouped.get_array_memory_size();
