@@ -8,8 +8,10 @@
 //! `[`, the one after it its `]`), so the decoder reads it exactly as it
 //! reads the whole array, elements, rejects and counts alike, and serde_json
 //! names the same place in a malformed file (each run knows where it starts).
-//! An element over the record limit is skipped while reading, kept as its
-//! first bytes for its reject, as an NDJSON line over the limit is.
+//! An element over the record limit is skipped while reading (its JSON is
+//! then not checked), kept as its first bytes for its reject, as an NDJSON
+//! line over the limit is; long blanks between elements are dropped. So the
+//! buffer holds about a block and an element, whatever the file's size.
 
 use std::io::Read;
 

@@ -80,13 +80,37 @@ impl<R: Read> Utf16<R> {
         let mut used = 0;
         self.out.clear();
         self.out_pos = 0;
+        // ASCII (nearly all of an export) eight units at a time: each unit's
+        // high byte zero and low byte under 0x80.
+        let (mask, low) = if self.little {
+            (0xFF80_u16.to_le_bytes(), 0)
+        } else {
+            (0xFF80_u16.to_be_bytes(), 1)
+        };
+        let mask = u128::from_le_bytes(std::array::from_fn(|i| mask[i % 2]));
+        // At most three bytes of UTF-8 per unit; `w` bytes written.
+        self.out.resize(whole / 2 * 3, 0);
+        let mut w = 0;
         while used < whole {
-            let u = self.unit([self.raw[used], self.raw[used + 1]]);
-            if u < 0x80 {
-                self.out.push(u as u8);
-                used += 2;
-                continue;
+            // A run of ASCII, eight units at a time.
+            for (eight, to) in self.raw[used..whole]
+                .chunks_exact(16)
+                .zip(self.out[w..].chunks_exact_mut(8))
+            {
+                let eight: &[u8; 16] = eight.try_into().expect("16 bytes");
+                if u128::from_le_bytes(*eight) & mask != 0 {
+                    break;
+                }
+                for (i, b) in to.iter_mut().enumerate() {
+                    *b = eight[2 * i + low];
+                }
+                used += 16;
+                w += 8;
             }
+            if used == whole {
+                break;
+            }
+            let u = self.unit([self.raw[used], self.raw[used + 1]]);
             let c = if !(0xD800..0xE000).contains(&u) {
                 char::from_u32(u32::from(u))
             } else if u < 0xDC00 && used + 4 <= whole {
@@ -105,10 +129,10 @@ impl<R: Read> Utf16<R> {
                     None => io::Error::from(io::ErrorKind::InvalidData),
                 });
             };
-            let mut b = [0; 4];
-            self.out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+            w += c.encode_utf8(&mut self.out[w..]).len();
             used += 2 * c.len_utf16();
         }
+        self.out.truncate(w);
         self.raw.copy_within(used..self.have, 0);
         self.have -= used;
         if eof {
