@@ -85,7 +85,8 @@ pub struct IngestArgs {
     /// Reject records (NDJSON lines, array elements) longer than this.
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     pub max_record_bytes: usize,
-    /// Refuse JSON documents (non-NDJSON files) larger than this.
+    /// Refuse JSON documents read whole (pages, single objects, arrays under a
+    /// block) larger than this; larger arrays are cut between elements.
     #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
     pub max_document_bytes: u64,
     /// Refuse compressed files that expand to more than this.
