@@ -368,13 +368,26 @@ fn place_ids(
     let index_dir = staging.dir.join(id_index::INDEX_DIR);
     std::fs::create_dir_all(&index_dir).map_err(|e| Error::io(&index_dir, e))?;
     let mut runs = id_index::runs(&ds.root)?;
-    // Past this many runs, a lookup's merge of them costs more than
-    // writing them as one: the run's lookup writes the whole index anew.
-    let whole = runs.len() >= MAX_INDEX_RUNS;
-    if !whole {
-        for r in &runs {
-            staging.carry(r, &index_dir.join(r.file_name().expect("runs have names")))?;
-        }
+    let seen = routed.seen.take();
+    // Past this many runs, the newest small ones are merged with the run's
+    // own ids (see `id_index::first_merged`); the rest are carried.
+    let mut keep = if let Some(seen) = &seen
+        && runs.len() >= MAX_INDEX_RUNS
+    {
+        let sizes = runs
+            .iter()
+            .map(|r| {
+                std::fs::metadata(r)
+                    .map(|m| m.len())
+                    .map_err(|e| Error::io(r, e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        id_index::first_merged(&sizes, seen.added() * 12)
+    } else {
+        runs.len()
+    };
+    for r in &runs[..keep] {
+        staging.carry(r, &index_dir.join(r.file_name().expect("runs have names")))?;
     }
     if runs.is_empty() && !stored.partitions.is_empty() {
         // No index (deleted by hand): rebuilt once from the stored ids.
@@ -385,13 +398,14 @@ fn place_ids(
             &path,
         )?;
         runs.push(path);
+        keep = 1;
     }
-    let Some(seen) = routed.seen.take() else {
+    let Some(seen) = seen else {
         return dataset::sync_dir(&index_dir);
     };
     let out = index_dir.join(format!("ids-{run_id}-1.bin"));
-    let placement = id_index::place(seen, &runs, &out, whole)?;
-    if placement.new_ids == 0 && !whole {
+    let placement = id_index::place(seen, &runs, keep, &out)?;
+    if placement.new_ids == 0 && keep == runs.len() {
         std::fs::remove_file(&out).map_err(|e| Error::io(&out, e))?;
     }
     routed.relocate(&placement.moves, &placement.affected)?;
