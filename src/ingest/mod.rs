@@ -307,6 +307,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     let wrote_rejects = rejects.finish()?;
     trace.mark("decode");
     let mut routed = router.finish()?;
+    pipeline::release_free_memory();
     tracing::info!(
         spilled_bytes = routed.spilled_bytes,
         partitions = routed.parts.len(),

@@ -61,8 +61,13 @@ pub fn merge_all(
     sink: &dyn Sink,
 ) -> Result<Outcome> {
     let Routed {
-        mut parts, runs, ..
+        mut parts,
+        runs,
+        held,
+        ..
     } = routed;
+    // What the rows still in memory take stays taken until the end.
+    let budget = budget.saturating_sub(held);
     let mut jobs: Vec<Job<'_>> = Vec::new();
     let mut outcome = Outcome::default();
     for (key, files) in stored {
@@ -95,7 +100,10 @@ pub fn merge_all(
     };
     let mut jobs: Vec<(usize, Job<'_>)> = jobs.into_iter().map(|j| (estimate(&j), j)).collect();
     jobs.sort_by_key(|j| std::cmp::Reverse(j.0));
-    let jobs = Mutex::new((jobs.into_iter(), 0usize));
+    // The jobs left, the bytes the running ones are estimated to hold, and
+    // how many run: a job waits while others run and it would not fit
+    // beside them (one alone always runs).
+    let jobs = Mutex::new((jobs.into_iter(), 0usize, 0usize));
     let room = std::sync::Condvar::new();
     let total = Mutex::new(outcome);
     std::thread::scope(|s| {
@@ -107,13 +115,18 @@ pub fn merge_all(
                         let Some((est, (key, rows, files))) = guard.0.next() else {
                             return Ok(());
                         };
-                        while guard.1 > 0 && guard.1 + est > budget {
+                        while guard.2 > 0 && guard.1 + est > budget {
                             guard = room.wait(guard).expect("no panics hold this lock");
                         }
                         guard.1 += est;
+                        guard.2 += 1;
                         drop(guard);
                         let o = merge_one(key, rows, files, &runs, failed, compact, sink);
-                        jobs.lock().expect("no panics hold this lock").1 -= est;
+                        {
+                            let mut g = jobs.lock().expect("no panics hold this lock");
+                            g.1 -= est;
+                            g.2 -= 1;
+                        }
                         room.notify_all();
                         let o = o?;
                         let mut t = total.lock().expect("no panics hold this lock");

@@ -242,3 +242,16 @@ pub(crate) fn threads(opts: &Options) -> usize {
         opts.threads
     }
 }
+
+/// Gives the memory the allocator holds free back to the system. glibc keeps
+/// the heap that decoding grew (freed blocks and batches of every worker),
+/// and the merges would otherwise come on top of it.
+#[allow(unsafe_code)]
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of glibc's own heaps to
+    // the system, under the allocator's locks; no memory in use is touched.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
