@@ -9,9 +9,7 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::datasource::listing::ListingOptions;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
@@ -20,16 +18,25 @@ use crate::ingest::{self, FileReject, IngestReport, Manifest};
 use crate::schema::rejects::{self, RejectLine, TABLE_NAME as REJECTS_TABLE};
 use crate::schema::{TABLE_NAME, operations_schema};
 
+mod dataset_table;
+
+pub use dataset_table::DatasetTable;
+
 /// The session settings fleetops queries run with.
 pub fn session_config() -> SessionConfig {
     let mut config = SessionConfig::new().with_information_schema(true);
+    let parquet = &mut config.options_mut().execution.parquet;
     // Plain Utf8 strings: exports (CSV, Arrow IPC) then read everywhere as
     // they are; the functions accept Utf8View all the same.
-    config
-        .options_mut()
-        .execution
-        .parquet
-        .schema_force_view_types = false;
+    parquet.schema_force_view_types = false;
+    // Filters are evaluated while decoding, cheapest column first, and the
+    // other columns are decoded (and their pages read) only for the rows
+    // that pass: a report's stuck operations read only `status` of old files.
+    parquet.pushdown_filters = true;
+    parquet.reorder_filters = true;
+    // A fleetops file's footer is a few KiB: the default hint (512 KiB)
+    // would read a third of a day's file to plan a query that skips it.
+    parquet.metadata_size_hint = Some(16 * 1024);
     config
 }
 
@@ -84,18 +91,23 @@ pub fn read_rejects(root: &Path) -> Result<Vec<FileReject>> {
     Ok(out)
 }
 
-/// Registers the listing table of a dataset's Parquet files as `name`.
+/// Registers the Parquet files of a dataset as the table `name`: both
+/// layouts, flat `operations/*.parquet` and day folders
+/// `operations/created_date=YYYY-MM-DD/*.parquet` (see [`DatasetTable`]).
 pub fn register_dataset(ctx: &SessionContext, root: &Path, name: &str) -> Result<()> {
     let dir = Dataset::new(root).operations_dir();
     let dir = std::path::absolute(&dir).map_err(|e| Error::io(&dir, e))?;
     std::fs::create_dir_all(&dir).ok();
-    let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
-    let options =
-        ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-    let config = ListingTableConfig::new(url)
-        .with_listing_options(options)
-        .with_schema(operations_schema());
-    ctx.register_table(name, Arc::new(ListingTable::try_new(config)?))?;
+    let state = ctx.state();
+    // The session's Parquet settings (see `session_config`): a format made
+    // with `ParquetFormat::default()` would read with DataFusion's defaults.
+    let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+    let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
+    // Each file's statistics are read once per session, not once per query
+    // (a report runs about fifteen).
+    let cache = state.runtime_env().cache_manager.get_file_statistic_cache();
+    let table = DatasetTable::try_new(&dir, options, operations_schema(), cache)?;
+    ctx.register_table(name, Arc::new(table))?;
     Ok(())
 }
 
