@@ -566,10 +566,19 @@ const IN_WINDOW: &str = "created_date_time >= $lo AND created_date_time < $hi";
 
 const IN_FLIGHT: &str = "status IN ('queued', 'scheduled', 'inProgress')";
 
-fn stuck_filter() -> String {
+/// The operations stuck at `$as_of`, as two disjoint branches (an `OR` of
+/// the two would stop Parquet statistics from pruning either): those the
+/// data still shows unfinished, and those that finished only after `$as_of`.
+/// The first reads only `status` of old files where nothing is in flight;
+/// the second only files whose completion times reach past `$as_of`.
+fn stuck_rows(columns: &str) -> String {
     format!(
-        "created_date_time <= $as_of - $older_than
-         AND ({IN_FLIGHT} OR (is_terminal(status) AND completed_date_time > $as_of))"
+        "SELECT {columns} FROM operations
+         WHERE {IN_FLIGHT} AND created_date_time <= $as_of - $older_than
+         UNION ALL
+         SELECT {columns} FROM operations
+         WHERE completed_date_time > $as_of AND is_terminal(status)
+           AND created_date_time <= $as_of - $older_than"
     )
 }
 
@@ -645,10 +654,8 @@ fn durations_sql() -> String {
 }
 
 const SUMMARY_SQL: &str = "SELECT
-        count(*) AS operations,
         count(DISTINCT device_id) AS devices,
         count(*) FILTER (WHERE device_id IS NULL) AS no_device,
-        count(*) FILTER (WHERE created_date_time IS NULL) AS no_created,
         count(*) FILTER (WHERE operation_type IS NULL) AS no_type,
         count(*) FILTER (WHERE status IS NULL) AS no_status,
         count(*) FILTER (WHERE completed_date_time < started_date_time) AS completed_before_started,
@@ -662,23 +669,44 @@ const UNKNOWN_STATUS_SQL: &str = "SELECT status, count(*) AS n FROM operations
       AND status NOT IN ('queued', 'scheduled', 'inProgress', 'successful', 'failed', 'cancelled')
     GROUP BY status";
 
+/// Figures of the whole data. Each is a count of rows or non-NULL values,
+/// or a minimum or maximum of a column, so DataFusion answers the query from
+/// the Parquet files' statistics without reading their data (it scans when a
+/// file has no exact statistics, with the same result).
+const TOTALS_SQL: &str = "SELECT
+        count(*) AS operations,
+        count(created_date_time) AS created,
+        CAST(least(min(created_date_time), min(started_date_time), min(completed_date_time),
+                   min(last_action_date_time)) AS BIGINT) AS earliest,
+        CAST(greatest(max(created_date_time), max(started_date_time), max(completed_date_time),
+                      max(last_action_date_time)) AS BIGINT) AS latest
+    FROM operations";
+
+/// Figures of the whole data, from the files' statistics where they have them.
+struct Totals {
+    operations: i64,
+    /// Operations without a creation time (outside every window).
+    no_created: i64,
+    bounds: Bounds,
+}
+
+async fn totals(ctx: &SessionContext) -> Result<Totals> {
+    let t = query(ctx, TOTALS_SQL, Vec::new()).await?;
+    let one = |v: Vec<i64>| v.first().copied().unwrap_or_default();
+    let operations = one(t.count("operations")?);
+    Ok(Totals {
+        operations,
+        no_created: operations - one(t.count("created")?),
+        bounds: Bounds {
+            earliest: t.i64("earliest")?.first().copied().flatten(),
+            latest: t.i64("latest")?.first().copied().flatten(),
+        },
+    })
+}
+
 /// The earliest and latest timestamp of any kind in `operations`.
 pub async fn data_bounds(ctx: &SessionContext) -> Result<Bounds> {
-    let t = query(
-        ctx,
-        "SELECT
-            CAST(min(least(created_date_time, started_date_time, completed_date_time,
-                           last_action_date_time)) AS BIGINT) AS earliest,
-            CAST(max(greatest(created_date_time, started_date_time, completed_date_time,
-                              last_action_date_time)) AS BIGINT) AS latest
-        FROM operations",
-        Vec::new(),
-    )
-    .await?;
-    Ok(Bounds {
-        earliest: t.i64("earliest")?.first().copied().flatten(),
-        latest: t.i64("latest")?.first().copied().flatten(),
-    })
+    Ok(totals(ctx).await?.bounds)
 }
 
 /// A query's result as one batch, with typed column readers.
@@ -827,8 +855,8 @@ fn stuck_params(as_of: i64, older_than: i64) -> Vec<(&'static str, ScalarValue)>
 
 async fn stuck_count(ctx: &SessionContext, as_of: i64, older_than: i64) -> Result<i64> {
     let sql = format!(
-        "SELECT count(*) AS n FROM operations WHERE {}",
-        stuck_filter()
+        "SELECT count(*) AS n FROM ({})",
+        stuck_rows("created_date_time")
     );
     let t = query(ctx, &sql, stuck_params(as_of, older_than)).await?;
     Ok(t.count("n")?.first().copied().unwrap_or_default())
@@ -844,10 +872,10 @@ async fn stuck_list(
     let sql = format!(
         "SELECT id, device_id, operation_type, status,
             CAST(created_date_time AS BIGINT) AS created
-        FROM operations WHERE {}
+        FROM ({})
         ORDER BY created_date_time, id
         LIMIT {top}",
-        stuck_filter()
+        stuck_rows("id, device_id, operation_type, status, created_date_time")
     );
     let t = query(ctx, &sql, stuck_params(as_of, older_than)).await?;
     let (ids, devices, types, statuses, created) = (
@@ -1216,7 +1244,7 @@ async fn rejects(ctx: &SessionContext, top: usize) -> Result<Rejects> {
     })
 }
 
-async fn findings(ctx: &SessionContext) -> Result<(i64, i64, Vec<Finding>)> {
+async fn findings(ctx: &SessionContext, no_created: i64) -> Result<(i64, Vec<Finding>)> {
     let t = query(ctx, SUMMARY_SQL, Vec::new()).await?;
     let get =
         |name: &str| -> Result<i64> { Ok(t.count(name)?.first().copied().unwrap_or_default()) };
@@ -1237,7 +1265,7 @@ async fn findings(ctx: &SessionContext) -> Result<(i64, i64, Vec<Finding>)> {
     );
     add(
         "no_created",
-        get("no_created")?,
+        no_created,
         "without a creation time: outside every window",
     );
     add("no_type", get("no_type")?, "without an operation type");
@@ -1274,7 +1302,7 @@ async fn findings(ctx: &SessionContext) -> Result<(i64, i64, Vec<Finding>)> {
             ),
         });
     }
-    Ok((get("operations")?, get("devices")?, out))
+    Ok((get("devices")?, out))
 }
 
 /// Computes the report over the `operations` table of `ctx`. `loaded` (what
@@ -1285,12 +1313,18 @@ pub async fn build(
     loaded: Option<&Loaded>,
     opts: &ReportOptions,
 ) -> Result<Report> {
-    let bounds = data_bounds(ctx).await?;
+    let mut trace = Trace::new();
+    let totals = totals(ctx).await?;
+    trace.mark("report: totals");
+    let bounds = totals.bounds;
     let w = Window::resolve(opts.since, opts.until, bounds)?;
     let (plo, phi) = w.previous();
     let current = figures(ctx, w.since, w.until + 1, opts.stuck_after).await?;
+    trace.mark("report: figures");
     let previous = figures(ctx, plo, phi, opts.stuck_after).await?;
-    let (operations, devices, findings) = findings(ctx).await?;
+    trace.mark("report: previous figures");
+    let (devices, findings) = findings(ctx, totals.no_created).await?;
+    trace.mark("report: findings");
     let (ingest, notes) = match loaded {
         Some(l) => {
             let (s, n) = ingest_summary(l);
@@ -1299,6 +1333,19 @@ pub async fn build(
         None => (None, Vec::new()),
     };
     let stuck = stuck_list(ctx, w.until, opts.stuck_after, current.stuck, opts.top).await?;
+    trace.mark("report: stuck");
+    let operation_types = type_rows(ctx, &w).await?;
+    trace.mark("report: operation types");
+    let daily = daily_rows(ctx, &w).await?;
+    trace.mark("report: daily");
+    let top_devices = device_rows(ctx, &w, opts.top).await?;
+    trace.mark("report: devices");
+    let top_errors = error_rows(ctx, &w, opts.top).await?;
+    trace.mark("report: errors");
+    let durations = duration_rows(ctx, &w).await?;
+    trace.mark("report: durations");
+    let rejects = rejects(ctx, opts.top).await?;
+    trace.mark("report: rejects");
     Ok(Report {
         format: "fleetops-report",
         version: REPORT_VERSION,
@@ -1311,7 +1358,7 @@ pub async fn build(
             previous_until: Ts(phi),
         },
         data: DataInfo {
-            operations,
+            operations: totals.operations,
             devices,
             earliest: bounds.earliest.map(Ts),
             latest: bounds.latest.map(Ts),
@@ -1323,20 +1370,37 @@ pub async fn build(
         },
         empty: current.operations == 0,
         headline: headline(&current, Some(&previous)),
-        operation_types: type_rows(ctx, &w).await?,
-        daily: daily_rows(ctx, &w).await?,
-        top_devices: device_rows(ctx, &w, opts.top).await?,
-        top_errors: error_rows(ctx, &w, opts.top).await?,
+        operation_types,
+        daily,
+        top_devices,
+        top_errors,
         stuck,
-        durations: duration_rows(ctx, &w).await?,
+        durations,
         data_quality: Quality {
             ingest,
-            rejects: rejects(ctx, opts.top).await?,
+            rejects,
             findings,
             notes,
         },
         checks: Vec::new(),
     })
+}
+
+/// Time spent per part of the report: a `tracing` event at DEBUG per part
+/// (target `fleetops::report`, fields `phase` and `secs`), which
+/// `FLEETOPS_TRACE=1 fleetops report` prints.
+struct Trace(std::time::Instant);
+
+impl Trace {
+    fn new() -> Self {
+        Trace(std::time::Instant::now())
+    }
+
+    fn mark(&mut self, phase: &str) {
+        let secs = self.0.elapsed().as_secs_f64();
+        tracing::debug!(phase, secs, "report part finished");
+        self.0 = std::time::Instant::now();
+    }
 }
 
 #[cfg(test)]
