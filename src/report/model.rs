@@ -31,7 +31,7 @@ use crate::schema::{TABLE_NAME, UTC, col as input};
 use crate::session::Loaded;
 
 /// Version of the JSON report layout; bumped when a key changes meaning.
-pub const REPORT_VERSION: u32 = 1;
+pub const REPORT_VERSION: u32 = 2;
 
 /// What to report on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,8 +155,6 @@ pub struct WindowInfo {
 pub struct DataInfo {
     /// Operations in the whole data (not only the window).
     pub operations: i64,
-    /// Distinct device ids in the whole data.
-    pub devices: i64,
     /// The earliest timestamp of any kind (created, started, completed, last action); `None`
     /// without any.
     pub earliest: Option<Ts>,
@@ -499,7 +497,8 @@ pub struct Quality {
     pub ingest: Option<IngestSummary>,
     /// The rejected records (the `rejects` table).
     pub rejects: Rejects,
-    /// Findings in the data, as counts over all operations.
+    /// Findings about the operations created in the window (and, for `no_created`, about the
+    /// whole data), as counts of operations.
     pub findings: Vec<Finding>,
     /// Remarks of the ingest (skipped `$batch` responses and the like).
     pub notes: Vec<String>,
@@ -653,21 +652,31 @@ fn durations_sql() -> String {
     )
 }
 
-const SUMMARY_SQL: &str = "SELECT
-        count(DISTINCT device_id) AS devices,
-        count(*) FILTER (WHERE device_id IS NULL) AS no_device,
-        count(*) FILTER (WHERE operation_type IS NULL) AS no_type,
-        count(*) FILTER (WHERE status IS NULL) AS no_status,
-        count(*) FILTER (WHERE completed_date_time < started_date_time) AS completed_before_started,
-        count(*) FILTER (WHERE started_date_time < created_date_time) AS started_before_created,
-        count(*) FILTER (WHERE status IN ('successful', 'failed') AND completed_date_time IS NULL)
-            AS finished_without_completion
-    FROM operations";
+/// Data-quality counts over the operations created in the window.
+fn findings_sql() -> String {
+    format!(
+        "SELECT
+            count(*) FILTER (WHERE device_id IS NULL) AS no_device,
+            count(*) FILTER (WHERE operation_type IS NULL) AS no_type,
+            count(*) FILTER (WHERE status IS NULL) AS no_status,
+            count(*) FILTER (WHERE completed_date_time < started_date_time)
+                AS completed_before_started,
+            count(*) FILTER (WHERE started_date_time < created_date_time) AS started_before_created,
+            count(*) FILTER (WHERE status IN ('successful', 'failed')
+                AND completed_date_time IS NULL) AS finished_without_completion
+        FROM operations WHERE {IN_WINDOW}"
+    )
+}
 
-const UNKNOWN_STATUS_SQL: &str = "SELECT status, count(*) AS n FROM operations
-    WHERE status IS NOT NULL
-      AND status NOT IN ('queued', 'scheduled', 'inProgress', 'successful', 'failed', 'cancelled')
-    GROUP BY status";
+fn unknown_status_sql() -> String {
+    format!(
+        "SELECT status, count(*) AS n FROM operations
+        WHERE status IS NOT NULL
+          AND status NOT IN ('queued', 'scheduled', 'inProgress', 'successful', 'failed', 'cancelled')
+          AND {IN_WINDOW}
+        GROUP BY status"
+    )
+}
 
 /// Figures of the whole data. Each is a count of rows or non-NULL values,
 /// or a minimum or maximum of a column, so DataFusion answers the query from
@@ -1244,8 +1253,9 @@ async fn rejects(ctx: &SessionContext, top: usize) -> Result<Rejects> {
     })
 }
 
-async fn findings(ctx: &SessionContext, no_created: i64) -> Result<(i64, Vec<Finding>)> {
-    let t = query(ctx, SUMMARY_SQL, Vec::new()).await?;
+async fn findings(ctx: &SessionContext, w: &Window, no_created: i64) -> Result<Vec<Finding>> {
+    let r = range(w.since, w.until + 1);
+    let t = query(ctx, &findings_sql(), r.clone()).await?;
     let get =
         |name: &str| -> Result<i64> { Ok(t.count(name)?.first().copied().unwrap_or_default()) };
     let mut out = Vec::new();
@@ -1261,31 +1271,41 @@ async fn findings(ctx: &SessionContext, no_created: i64) -> Result<(i64, Vec<Fin
     add(
         "no_device",
         get("no_device")?,
-        "without a device id (the export did not say which device): listed under an unknown device",
+        "created in the window without a device id (the export did not say which device): \
+         listed under an unknown device",
     );
     add(
         "no_created",
         no_created,
-        "without a creation time: outside every window",
+        "in the data without a creation time: outside every window",
     );
-    add("no_type", get("no_type")?, "without an operation type");
-    add("no_status", get("no_status")?, "without a status");
+    add(
+        "no_type",
+        get("no_type")?,
+        "created in the window without an operation type",
+    );
+    add(
+        "no_status",
+        get("no_status")?,
+        "created in the window without a status",
+    );
     add(
         "completed_before_started",
         get("completed_before_started")?,
-        "completed before it started: left out of durations",
+        "created in the window completed before it started: left out of durations",
     );
     add(
         "started_before_created",
         get("started_before_created")?,
-        "started before it was created: left out of queue times",
+        "created in the window started before it was created: left out of queue times",
     );
     add(
         "finished_without_completion",
         get("finished_without_completion")?,
-        "successful or failed without a completion time: left out of durations",
+        "created in the window successful or failed without a completion time: left out of \
+         durations",
     );
-    let u = query(ctx, UNKNOWN_STATUS_SQL, Vec::new()).await?;
+    let u = query(ctx, &unknown_status_sql(), r).await?;
     let mut unknown: Vec<(String, i64)> = u
         .str("status")?
         .into_iter()
@@ -1298,11 +1318,12 @@ async fn findings(ctx: &SessionContext, no_created: i64) -> Result<(i64, Vec<Fin
             key: "unknown_status",
             count: n,
             text: format!(
-                "with the status '{status}', which is not a known Graph status: counted as neither finished nor in flight"
+                "created in the window with the status '{status}', which is not a known Graph \
+                 status: counted as neither finished nor in flight"
             ),
         });
     }
-    Ok((get("devices")?, out))
+    Ok(out)
 }
 
 /// Computes the report over the `operations` table of `ctx`. `loaded` (what
@@ -1323,7 +1344,7 @@ pub async fn build(
     trace.mark("report: figures");
     let previous = figures(ctx, plo, phi, opts.stuck_after).await?;
     trace.mark("report: previous figures");
-    let (devices, findings) = findings(ctx, totals.no_created).await?;
+    let findings = findings(ctx, &w, totals.no_created).await?;
     trace.mark("report: findings");
     let (ingest, notes) = match loaded {
         Some(l) => {
@@ -1359,7 +1380,6 @@ pub async fn build(
         },
         data: DataInfo {
             operations: totals.operations,
-            devices,
             earliest: bounds.earliest.map(Ts),
             latest: bounds.latest.map(Ts),
             previous_window_covered: bounds.earliest.is_some_and(|e| e <= plo),
