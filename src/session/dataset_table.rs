@@ -18,10 +18,13 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
 use datafusion::common::ScalarValue;
+use datafusion::common::stats::Precision;
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::datasource::physical_plan::{FileScanConfig, FileScanConfigBuilder};
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::cache::cache_manager::FileStatisticsCache;
 use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
@@ -168,7 +171,8 @@ impl TableProvider for DatasetTable {
         args: ScanArgs<'a>,
     ) -> datafusion::common::Result<ScanResult> {
         let Some(days) = DayRange::of_filters(args.filters().unwrap_or(&[])) else {
-            return self.whole.scan_with_args(state, args).await;
+            let scan = self.whole.scan_with_args(state, args).await?;
+            return Ok(ScanResult::new(with_null_aware_min_max(scan.into_inner())?));
         };
         let urls = self.urls_for(days)?;
         if urls.is_empty() {
@@ -182,6 +186,75 @@ impl TableProvider for DatasetTable {
             .scan_with_args(state, args)
             .await
     }
+}
+
+/// The scan with table statistics in which a file whose column is NULL in
+/// every row leaves the column's minimum and maximum known.
+///
+/// DataFusion takes such a file's minimum and maximum as unknown, which
+/// makes the table's unknown too: one `created_date=unknown/` file then
+/// turned `min(created_date_time)`, answered from statistics, into a scan of
+/// every file. A table whose column is NULL everywhere has NULL as its exact
+/// minimum and maximum, as `min` and `max` give.
+fn with_null_aware_min_max(
+    plan: Arc<dyn ExecutionPlan>,
+) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+    let Some(conf) = plan
+        .downcast_ref::<DataSourceExec>()
+        .and_then(|exec| exec.data_source().downcast_ref::<FileScanConfig>())
+    else {
+        return Ok(plan);
+    };
+    let mut stats = conf.statistics();
+    let schema = conf.file_source.table_schema().table_schema().clone();
+    let files: Vec<_> = conf.file_groups.iter().flat_map(|g| g.iter()).collect();
+    let mut changed = false;
+    for (i, column) in stats.column_statistics.iter_mut().enumerate() {
+        if column.min_value.is_exact() == Some(true) && column.max_value.is_exact() == Some(true) {
+            continue;
+        }
+        let mut min: Option<Precision<ScalarValue>> = None;
+        let mut max: Option<Precision<ScalarValue>> = None;
+        let mut known = true;
+        for f in &files {
+            let Some(c) = f.statistics.as_ref().and_then(|s| {
+                let c = s.column_statistics.get(i)?;
+                Some((s.num_rows, c))
+            }) else {
+                known = false;
+                break;
+            };
+            let (rows, c) = c;
+            if matches!((rows, c.null_count), (Precision::Exact(n), Precision::Exact(m)) if n == m)
+            {
+                continue;
+            }
+            min = Some(min.map_or_else(|| c.min_value.clone(), |m| m.min(&c.min_value)));
+            max = Some(max.map_or_else(|| c.max_value.clone(), |m| m.max(&c.max_value)));
+        }
+        if !known {
+            continue;
+        }
+        let (min, max) = match (min, max) {
+            (Some(min), Some(max)) => (min, max),
+            _ => {
+                let null = ScalarValue::try_from(schema.field(i).data_type())?;
+                (Precision::Exact(null.clone()), Precision::Exact(null))
+            }
+        };
+        if min != column.min_value || max != column.max_value {
+            column.min_value = min;
+            column.max_value = max;
+            changed = true;
+        }
+    }
+    if !changed {
+        return Ok(plan);
+    }
+    let conf = FileScanConfigBuilder::from(conf.clone())
+        .with_statistics(stats)
+        .build();
+    Ok(DataSourceExec::from_data_source(conf))
 }
 
 /// The UTC days a query's rows can have been created on (both ends
@@ -201,18 +274,21 @@ impl DayRange {
             for conjunct in split_conjunction(f) {
                 for (op, micros) in created_bounds(conjunct) {
                     let r = range.get_or_insert_with(DayRange::default);
-                    let day = day_of(micros)?;
-                    match op {
-                        Operator::Gt | Operator::GtEq => {
-                            r.first = Some(r.first.map_or(day, |d| d.max(day)));
-                        }
-                        Operator::Lt | Operator::LtEq => {
-                            r.last = Some(r.last.map_or(day, |d| d.min(day)));
-                        }
-                        _ => {
-                            r.first = Some(r.first.map_or(day, |d| d.max(day)));
-                            r.last = Some(r.last.map_or(day, |d| d.min(day)));
-                        }
+                    // The first and last instant allowed (microseconds).
+                    let (from, to) = match op {
+                        Operator::Gt => (Some(micros.saturating_add(1)), None),
+                        Operator::GtEq => (Some(micros), None),
+                        Operator::Lt => (None, Some(micros.saturating_sub(1))),
+                        Operator::LtEq => (None, Some(micros)),
+                        _ => (Some(micros), Some(micros)),
+                    };
+                    if let Some(t) = from {
+                        let day = day_of(t)?;
+                        r.first = Some(r.first.map_or(day, |d| d.max(day)));
+                    }
+                    if let Some(t) = to {
+                        let day = day_of(t)?;
+                        r.last = Some(r.last.map_or(day, |d| d.min(day)));
                     }
                 }
             }
@@ -314,8 +390,8 @@ mod tests {
             .and(created().lt(ts("2026-06-15T00:00:00Z")));
         let r = DayRange::of_filters(&[f]).unwrap();
         assert_eq!(r.first, day("2026-06-08"));
-        // The end is exclusive at midnight: the 15th is kept, harmlessly.
-        assert_eq!(r.last, day("2026-06-15"));
+        // The end is exclusive: nothing of the 15th.
+        assert_eq!(r.last, day("2026-06-14"));
         assert!(!r.contains(day("2026-06-07").unwrap()));
         assert!(r.contains(day("2026-06-08").unwrap()));
     }
@@ -325,6 +401,11 @@ mod tests {
         let f = ts("2026-06-10T12:00:00Z").lt_eq(column(col::CREATED));
         let r = DayRange::of_filters(&[f]).unwrap();
         assert_eq!((r.first, r.last), (day("2026-06-10"), None));
+
+        // After the day's last instant: the next day.
+        let f = column(col::CREATED).gt(ts("2026-06-10T23:59:59.999999Z"));
+        let r = DayRange::of_filters(&[f]).unwrap();
+        assert_eq!(r.first, day("2026-06-11"));
 
         let f =
             column(col::CREATED).between(ts("2026-01-01T00:00:00Z"), ts("2026-01-31T23:00:00Z"));
