@@ -10,6 +10,7 @@ use arrow::array::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
+use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
@@ -19,8 +20,10 @@ use crate::schema::rejects::{self, RejectLine, TABLE_NAME as REJECTS_TABLE};
 use crate::schema::{TABLE_NAME, operations_schema};
 
 mod dataset_table;
+mod date_trunc;
 
 pub use dataset_table::DatasetTable;
+pub use date_trunc::DateTruncUtc;
 
 /// The session settings fleetops queries run with.
 pub fn session_config() -> SessionConfig {
@@ -40,10 +43,13 @@ pub fn session_config() -> SessionConfig {
     config
 }
 
-/// A new `SessionContext` with every fleetops function registered.
+/// A new `SessionContext` with every fleetops function registered, and
+/// DataFusion's `date_trunc` in the form of [`DateTruncUtc`] (the same
+/// results, faster on the table's UTC timestamps).
 pub fn new_context() -> Result<SessionContext> {
     let ctx = SessionContext::new_with_config(session_config());
     crate::functions::register_all(&ctx)?;
+    ctx.register_udf(ScalarUDF::from(DateTruncUtc::default()));
     Ok(ctx)
 }
 

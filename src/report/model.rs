@@ -14,7 +14,7 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::dataframe::DataFrame;
-use datafusion::functions::expr_fn::date_trunc;
+use datafusion::execution::FunctionRegistry;
 use datafusion::functions_aggregate::expr_fn::count_distinct;
 use datafusion::logical_expr::{Expr, cast, col, lit};
 use datafusion::prelude::SessionContext;
@@ -965,10 +965,12 @@ async fn type_rows(ctx: &SessionContext, w: &Window) -> Result<Vec<TypeRow>> {
 }
 
 async fn daily_rows(ctx: &SessionContext, w: &Window) -> Result<Vec<DayRow>> {
-    // The UTC day of creation, as `YYYY-MM-DD`.
+    // The UTC day of creation, as `YYYY-MM-DD`, with the session's
+    // `date_trunc` (see `session::DateTruncUtc`).
+    let date_trunc = ctx.udf("date_trunc")?;
     let day = cast(
         cast(
-            date_trunc(lit("day"), col(input::CREATED)),
+            date_trunc.call(vec![lit("day"), col(input::CREATED)]),
             DataType::Date32,
         ),
         DataType::Utf8,
