@@ -32,10 +32,11 @@ pub fn session_config() -> SessionConfig {
     // Plain Utf8 strings: exports (CSV, Arrow IPC) then read everywhere as
     // they are; the functions accept Utf8View all the same.
     parquet.schema_force_view_types = false;
-    // Filters are evaluated while decoding, cheapest column first, and the
-    // other columns are decoded (and their pages read) only for the rows
-    // that pass: a report's stuck operations read only `status` of old files.
-    parquet.pushdown_filters = true;
+    // Where filters are evaluated while decoding (the report turns that on
+    // for its stuck operations), the cheapest column goes first, and the
+    // other columns are decoded, and their pages read, only for the rows that
+    // pass. Off by default: it slowed queries whose filters keep most rows
+    // (Q3 of benches/compare by 12%).
     parquet.reorder_filters = true;
     // A fleetops file's footer is a few KiB: the default hint (512 KiB)
     // would read a third of a day's file to plan a query that skips it.
