@@ -823,7 +823,9 @@ fn cmp_rate_desc(a: Option<f64>, b: Option<f64>) -> std::cmp::Ordering {
     }
 }
 
-async fn figures(ctx: &SessionContext, lo: i64, hi: i64, stuck_after: i64) -> Result<Figures> {
+/// The figures of the operations created in `[lo, hi)`, with `stuck` (see
+/// [`stuck_counts`]).
+async fn figures(ctx: &SessionContext, lo: i64, hi: i64, stuck: i64) -> Result<Figures> {
     // The statistics of `operation_type_stats()`, over the whole window
     // rather than per type, and the devices.
     let mut aggregates = operation_stats()?;
@@ -833,7 +835,6 @@ async fn figures(ctx: &SessionContext, lo: i64, hi: i64, stuck_after: i64) -> Re
         .aggregate(vec![], aggregates)?;
     let t = collect(df).await?;
     let one = |v: Vec<i64>| v.first().copied().unwrap_or_default();
-    let stuck = stuck_count(ctx, hi - 1, stuck_after).await?;
     Ok(Figures {
         operations: one(t.count(stat::OPERATIONS)?),
         successful: one(t.count(stat::SUCCESSFUL)?),
@@ -877,13 +878,41 @@ fn pushdown(ctx: &SessionContext) -> SessionContext {
     SessionContext::new_with_state(state)
 }
 
-async fn stuck_count(ctx: &SessionContext, as_of: i64, older_than: i64) -> Result<i64> {
+/// How many operations are stuck at `as_of` and at `previous_as_of` (the
+/// end of the window and of the previous one), in one pass over the rows
+/// either can count: those in flight, and those finished after
+/// `previous_as_of`.
+async fn stuck_counts(
+    ctx: &SessionContext,
+    as_of: i64,
+    previous_as_of: i64,
+    older_than: i64,
+) -> Result<(i64, i64)> {
+    let stuck_at = |at: &str| {
+        format!(
+            "created_date_time <= {at} - $older_than
+             AND ({IN_FLIGHT} OR completed_date_time > {at})"
+        )
+    };
     let sql = format!(
-        "SELECT count(*) AS n FROM ({})",
-        stuck_rows("created_date_time")
+        "SELECT count(*) FILTER (WHERE {}) AS current,
+            count(*) FILTER (WHERE {}) AS previous
+        FROM (
+            SELECT status, created_date_time, completed_date_time FROM operations
+            WHERE {IN_FLIGHT} AND created_date_time <= $as_of - $older_than
+            UNION ALL
+            SELECT status, created_date_time, completed_date_time FROM operations
+            WHERE completed_date_time > $previous_as_of AND is_terminal(status)
+              AND created_date_time <= $as_of - $older_than
+        )",
+        stuck_at("$as_of"),
+        stuck_at("$previous_as_of"),
     );
-    let t = query(&pushdown(ctx), &sql, stuck_params(as_of, older_than)).await?;
-    Ok(t.count("n")?.first().copied().unwrap_or_default())
+    let mut params = stuck_params(as_of, older_than);
+    params.push(("previous_as_of", ts(previous_as_of)));
+    let t = query(&pushdown(ctx), &sql, params).await?;
+    let one = |v: Vec<i64>| v.first().copied().unwrap_or_default();
+    Ok((one(t.count("current")?), one(t.count("previous")?)))
 }
 
 async fn stuck_list(
@@ -1357,9 +1386,11 @@ pub async fn build(
     let bounds = totals.bounds;
     let w = Window::resolve(opts.since, opts.until, bounds)?;
     let (plo, phi) = w.previous();
-    let current = figures(ctx, w.since, w.until + 1, opts.stuck_after).await?;
+    let (stuck_now, stuck_before) = stuck_counts(ctx, w.until, phi - 1, opts.stuck_after).await?;
+    trace.mark("report: stuck counts");
+    let current = figures(ctx, w.since, w.until + 1, stuck_now).await?;
     trace.mark("report: figures");
-    let previous = figures(ctx, plo, phi, opts.stuck_after).await?;
+    let previous = figures(ctx, plo, phi, stuck_before).await?;
     trace.mark("report: previous figures");
     let findings = findings(ctx, &w, totals.no_created).await?;
     trace.mark("report: findings");
