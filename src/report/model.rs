@@ -15,8 +15,8 @@ use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::FunctionRegistry;
-use datafusion::functions_aggregate::expr_fn::count_distinct;
-use datafusion::logical_expr::{Expr, cast, col, lit};
+use datafusion::functions_aggregate::expr_fn::{count, count_distinct};
+use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, col, lit};
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -652,20 +652,31 @@ fn durations_sql() -> String {
     )
 }
 
-/// Data-quality counts over the operations created in the window.
-fn findings_sql() -> String {
-    format!(
-        "SELECT
-            count(*) FILTER (WHERE device_id IS NULL) AS no_device,
-            count(*) FILTER (WHERE operation_type IS NULL) AS no_type,
-            count(*) FILTER (WHERE status IS NULL) AS no_status,
-            count(*) FILTER (WHERE completed_date_time < started_date_time)
-                AS completed_before_started,
-            count(*) FILTER (WHERE started_date_time < created_date_time) AS started_before_created,
-            count(*) FILTER (WHERE status IN ('successful', 'failed')
-                AND completed_date_time IS NULL) AS finished_without_completion
-        FROM operations WHERE {IN_WINDOW}"
-    )
+/// Data-quality counts over the operations created in the window, as
+/// aggregates of the window's figures (one pass over its rows for both).
+fn finding_aggregates() -> Result<Vec<Expr>> {
+    let c = |column: &str| col(column);
+    let counted = |name: &str, when: Expr| -> Result<Expr> {
+        Ok(count(lit(1)).filter(when).build()?.alias(name))
+    };
+    let finished = c(input::STATUS).in_list(vec![lit("successful"), lit("failed")], false);
+    Ok(vec![
+        counted("no_device", c(input::DEVICE_ID).is_null())?,
+        counted("no_type", c(input::OPERATION_TYPE).is_null())?,
+        counted("no_status", c(input::STATUS).is_null())?,
+        counted(
+            "completed_before_started",
+            c(input::COMPLETED).lt(c(input::STARTED)),
+        )?,
+        counted(
+            "started_before_created",
+            c(input::STARTED).lt(c(input::CREATED)),
+        )?,
+        counted(
+            "finished_without_completion",
+            finished.and(c(input::COMPLETED).is_null()),
+        )?,
+    ])
 }
 
 fn unknown_status_sql() -> String {
@@ -824,18 +835,26 @@ fn cmp_rate_desc(a: Option<f64>, b: Option<f64>) -> std::cmp::Ordering {
 }
 
 /// The figures of the operations created in `[lo, hi)`, with `stuck` (see
-/// [`stuck_counts`]).
-async fn figures(ctx: &SessionContext, lo: i64, hi: i64, stuck: i64) -> Result<Figures> {
+/// [`stuck_counts`]), and the one-row result of the query, which has the
+/// `extra` aggregates too.
+async fn figures(
+    ctx: &SessionContext,
+    lo: i64,
+    hi: i64,
+    stuck: i64,
+    extra: Vec<Expr>,
+) -> Result<(Figures, Table)> {
     // The statistics of `operation_type_stats()`, over the whole window
     // rather than per type, and the devices.
     let mut aggregates = operation_stats()?;
     aggregates.push(count_distinct(col(input::DEVICE_ID)).alias("devices"));
+    aggregates.extend(extra);
     let df = created_in(ctx, lo, hi)
         .await?
         .aggregate(vec![], aggregates)?;
     let t = collect(df).await?;
     let one = |v: Vec<i64>| v.first().copied().unwrap_or_default();
-    Ok(Figures {
+    let figures = Figures {
         operations: one(t.count(stat::OPERATIONS)?),
         successful: one(t.count(stat::SUCCESSFUL)?),
         failed: one(t.count(stat::FAILED)?),
@@ -846,7 +865,8 @@ async fn figures(ctx: &SessionContext, lo: i64, hi: i64, stuck: i64) -> Result<F
         p50_duration_s: secs(t.f64(stat::P50_DURATION_S)?[0]),
         p95_duration_s: secs(t.f64(stat::P95_DURATION_S)?[0]),
         stuck,
-    })
+    };
+    Ok((figures, t))
 }
 
 fn stuck_params(as_of: i64, older_than: i64) -> Vec<(&'static str, ScalarValue)> {
@@ -1299,9 +1319,15 @@ async fn rejects(ctx: &SessionContext, top: usize) -> Result<Rejects> {
     })
 }
 
-async fn findings(ctx: &SessionContext, w: &Window, no_created: i64) -> Result<Vec<Finding>> {
+/// The findings: counts of [`finding_aggregates`] in `t` (the window's
+/// figures), the whole data's `no_created`, and the window's unknown statuses.
+async fn findings(
+    ctx: &SessionContext,
+    w: &Window,
+    t: &Table,
+    no_created: i64,
+) -> Result<Vec<Finding>> {
     let r = range(w.since, w.until + 1);
-    let t = query(ctx, &findings_sql(), r.clone()).await?;
     let get =
         |name: &str| -> Result<i64> { Ok(t.count(name)?.first().copied().unwrap_or_default()) };
     let mut out = Vec::new();
@@ -1388,11 +1414,12 @@ pub async fn build(
     let (plo, phi) = w.previous();
     let (stuck_now, stuck_before) = stuck_counts(ctx, w.until, phi - 1, opts.stuck_after).await?;
     trace.mark("report: stuck counts");
-    let current = figures(ctx, w.since, w.until + 1, stuck_now).await?;
+    let (current, counts) =
+        figures(ctx, w.since, w.until + 1, stuck_now, finding_aggregates()?).await?;
     trace.mark("report: figures");
-    let previous = figures(ctx, plo, phi, stuck_before).await?;
+    let (previous, _) = figures(ctx, plo, phi, stuck_before, Vec::new()).await?;
     trace.mark("report: previous figures");
-    let findings = findings(ctx, &w, totals.no_created).await?;
+    let findings = findings(ctx, &w, &counts, totals.no_created).await?;
     trace.mark("report: findings");
     let (ingest, notes) = match loaded {
         Some(l) => {
