@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 fn check(work: WorkKind, ctx: &FileContext) {
     let first_line = match &work {
         WorkKind::Lines { first_line, .. } => Some(*first_line),
-        WorkKind::Document { .. } | WorkKind::Oversize { .. } => None,
+        WorkKind::Document { .. } | WorkKind::Elements { .. } | WorkKind::Oversize { .. } => None,
     };
     let Ok(out) = decode_work(&work, ctx, 0) else {
         // A file error: allowed (not JSON, cut off).

@@ -21,9 +21,29 @@
 //! - `pascal`: PowerShell `ConvertTo-Json` output, PascalCase and 4-space
 //!   indented, one file per device `devices/<deviceId>.json` (a device with a
 //!   single operation gets a bare object, as PowerShell writes it);
+//! - `ps-array`: the same layout as one big array of every operation with its
+//!   `DeviceId`, `powershell/operations.json`, as a script that merges all
+//!   devices and pipes them to `ConvertTo-Json | Out-File` writes it: UTF-8
+//!   with BOM, or UTF-16 LE with BOM (`--utf16`, Windows PowerShell's
+//!   default), CRLF line ends;
 //! - `sample`: the small, story-driven `sample-data/` folder (fixed devices and
 //!   dates; only the seed applies). It writes the data files only;
 //!   `README.md` and `expected.py` beside them are maintained by hand.
+//!
+//! Increments of one fleet (weekly exports into a growing dataset): keep
+//! `--seed`, `--start`, `--days`, `--ops` and `--devices`, and count
+//! `--increment` 0, 1, 2, ... Increment K covers the K-th window of `--days`
+//! after `--start`, on the same devices and admins, with operation ids drawn
+//! from a random stream of its own (random version 4 GUIDs: 122 random bits, so
+//! a collision among a billion ids has a chance below 10⁻¹⁹).
+//! `--updates-from-previous F` adds F × `--ops` records that update the first
+//! operations of increment K-1, as an export overlapping the previous one
+//! shows them: each finishes (or changes between successful and failed) with
+//! its last action inside this window, keeping its id, device and creation.
+//! `--files N` splits the NDJSON or `ps-array` output into N files of equal
+//! record counts, in time order (a later file holds later records).
+//! Increment 0 without updates, in one file, is the generator's output for
+//! the other options as it always was, so benchmark data stays comparable.
 //!
 //! [`decode_input`] holds the fixed inputs of the decoder benchmark.
 
@@ -56,6 +76,8 @@ pub enum Format {
     Batch,
     /// PowerShell `ConvertTo-Json` style, PascalCase, one file per device.
     Pascal,
+    /// One PowerShell `ConvertTo-Json` array of every operation (with `DeviceId`).
+    PsArray,
     /// The bundled sample-data folder (fixed story; only --seed and --out apply).
     Sample,
 }
@@ -82,6 +104,17 @@ pub struct Options {
     pub start_day: i64,
     /// Length of the time window in days.
     pub days: u32,
+    /// Which of consecutive increments this is: the window starts
+    /// `increment × days` after `start_day`, the ids come from a stream of
+    /// their own.
+    pub increment: u32,
+    /// Records updating the first operations of the previous increment, as a
+    /// fraction of `ops` (needs `increment` ≥ 1).
+    pub updates_from_previous: f64,
+    /// Split the NDJSON or `ps-array` output into this many files.
+    pub files: usize,
+    /// `ps-array` only: UTF-16 LE with a BOM instead of UTF-8 with a BOM.
+    pub utf16: bool,
 }
 
 impl Default for Options {
@@ -96,6 +129,10 @@ impl Default for Options {
             gzip: false,
             start_day: days_from_civil(2026, 10, 1),
             days: 28,
+            increment: 0,
+            updates_from_previous: 0.0,
+            files: 1,
+            utf16: false,
         }
     }
 }
@@ -110,6 +147,33 @@ impl Options {
         }
         if self.days == 0 {
             return Err(Error("--days must be at least 1".into()));
+        }
+        if !(0.0..=1.0).contains(&self.updates_from_previous) {
+            return Err(Error(
+                "--updates-from-previous must be between 0 and 1".into(),
+            ));
+        }
+        if self.updates_from_previous > 0.0 && self.increment == 0 {
+            return Err(Error(
+                "--updates-from-previous needs --increment 1 or later (increment 0 has no previous one)".into(),
+            ));
+        }
+        if self.files == 0 {
+            return Err(Error("--files must be at least 1".into()));
+        }
+        if self.files > 1 && !matches!(self.format, Format::Ndjson | Format::PsArray) {
+            return Err(Error(
+                "--files applies to the ndjson and ps-array formats only".into(),
+            ));
+        }
+        if self.utf16 && self.format != Format::PsArray {
+            return Err(Error("--utf16 applies to the ps-array format only".into()));
+        }
+        if self.format == Format::Sample && (self.increment > 0 || self.updates_from_previous > 0.0)
+        {
+            return Err(Error(
+                "the sample has its own dates: --increment and --updates-from-previous do not apply".into(),
+            ));
         }
         Ok(())
     }
@@ -126,6 +190,8 @@ pub struct Summary {
     pub records: usize,
     /// Records made bad.
     pub bad: usize,
+    /// Operations of the previous increment updated (included in `ops`).
+    pub updates: usize,
     /// Files written.
     pub files: usize,
     /// Bytes written (compressed, for gzipped files).
@@ -181,10 +247,18 @@ fn run(opts: &Options, w: &mut Writer, out: &Path) -> Result<Summary, Error> {
     if opts.format == Format::Sample {
         return Ok(sample::make(&mut rng, w, out)?);
     }
-    let start = opts.start_day * DAY;
-    let now = start + i64::from(opts.days) * DAY;
+    let window = i64::from(opts.days) * DAY;
+    let start = opts.start_day * DAY + i64::from(opts.increment) * window;
+    let now = start + window;
     let n_devices = opts.devices.unwrap_or(opts.ops / 300).max(5);
     let world = World::random(&mut rng, n_devices, 36);
+    // Every increment draws its operations from the state after the world,
+    // on a stream of its own; increment 0 keeps the stream (and the bytes)
+    // the generator always had.
+    let after_world = rng.clone();
+    if opts.increment > 0 {
+        rng.set_stream(u64::from(opts.increment));
+    }
     let params = GenParams {
         ops: opts.ops,
         start,
@@ -192,20 +266,40 @@ fn run(opts: &Options, w: &mut Writer, out: &Path) -> Result<Summary, Error> {
         inflight_window: 4 * HOUR,
         stuck_share: 0.1,
     };
-    let ops = gen_ops(&mut rng, &world, &params);
-    let g = Gen { world, ops };
+    let mut ops = gen_ops(&mut rng, &world, &params);
+    let n_updates = (opts.updates_from_previous * opts.ops as f64).round() as usize;
+    if n_updates > 0 {
+        let mut prev_rng = after_world;
+        if opts.increment > 1 {
+            prev_rng.set_stream(u64::from(opts.increment - 1));
+        }
+        let prev_params = GenParams {
+            ops: n_updates,
+            start: start - window,
+            now: start,
+            ..params
+        };
+        let previous = gen_ops(&mut prev_rng, &world, &prev_params);
+        ops.extend(
+            previous
+                .iter()
+                .map(|op| update_op(&mut rng, &world, &params, op)),
+        );
+    }
+    let g = Gen::new(world, ops);
     let ndjson = opts.format == Format::Ndjson;
-    let recs = plan_records(&mut rng, &g, opts.dup_rate, opts.bad_rate, ndjson);
+    let recs = plan_records(&mut rng, &g, opts.ops, opts.dup_rate, opts.bad_rate, ndjson);
     let bad = recs.iter().filter(|r| r.bad != Bad::None).count();
 
     w.gzip = opts.gzip;
     w.level = Compression::fast();
     match opts.format {
-        Format::Ndjson => write_ndjson(w, &g, &recs, out)?,
+        Format::Ndjson => write_ndjson(w, &g, &recs, out, opts.files)?,
         Format::Array => write_arrays(w, &g, &recs, out)?,
         Format::Pages => write_pages(w, &g, &recs, out, opts.seed)?,
         Format::Batch => write_batches(w, &g, &recs, out, opts.seed)?,
         Format::Pascal => write_pascal(w, &g, &recs, out)?,
+        Format::PsArray => write_ps_array(w, &g, &recs, out, opts.files, opts.utf16)?,
         Format::Sample => unreachable!(),
     }
     Ok(Summary {
@@ -213,6 +307,7 @@ fn run(opts: &Options, w: &mut Writer, out: &Path) -> Result<Summary, Error> {
         devices: g.world.devices.len(),
         records: recs.len(),
         bad,
+        updates: n_updates,
         files: w.files,
         bytes: w.bytes,
         truth: None,
@@ -371,23 +466,63 @@ fn secs(rng: &mut ChaCha8Rng, s: f64) -> i64 {
 
 /// A random (version 4) GUID.
 fn guid(rng: &mut ChaCha8Rng) -> String {
+    op_id(rng).to_string()
+}
+
+/// A random (version 4) GUID, kept inline.
+fn op_id(rng: &mut ChaCha8Rng) -> Guid {
     let mut b = [0u8; 16];
     rng.fill(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    guid_text(&b)
+    Guid::new(&b)
 }
 
 /// 16 bytes in GUID form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 fn guid_text(b: &[u8; 16]) -> String {
-    let mut s = String::with_capacity(36);
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
+    Guid::new(b).to_string()
+}
+
+/// A GUID's text held inline, so that an operation's id sits beside its
+/// other fields: the writers visit operations in time order, not in the
+/// order they were made, and a separate allocation costs a cache miss each.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Guid([u8; 36]);
+
+impl Guid {
+    fn new(b: &[u8; 16]) -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [b'-'; 36];
+        let mut at = 0;
+        for (i, byte) in b.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                at += 1;
+            }
+            text[at] = HEX[usize::from(byte >> 4)];
+            text[at + 1] = HEX[usize::from(byte & 15)];
+            at += 2;
         }
-        s.push_str(&format!("{byte:02x}"));
+        Guid(text)
     }
-    s
+}
+
+impl std::ops::Deref for Guid {
+    type Target = str;
+    fn deref(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits and hyphens")
+    }
+}
+
+impl std::fmt::Display for Guid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl std::fmt::Debug for Guid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 fn cumulative(weights: impl IntoIterator<Item = f64>) -> Vec<f64> {
@@ -859,7 +994,7 @@ fn default_apps(rng: &mut ChaCha8Rng) -> Vec<(Identity, f64)> {
 /// One operation's full life; exports are snapshots of it at some instant.
 #[derive(Debug, Clone)]
 struct Op {
-    id: String,
+    id: Guid,
     device: u32,
     kind: u8,
     /// Status at the end of its life (or now, for ones still in flight).
@@ -1033,7 +1168,7 @@ fn gen_op(
         by
     };
     Op {
-        id: guid(rng),
+        id: op_id(rng),
         device: device as u32,
         kind,
         status,
@@ -1043,6 +1178,43 @@ fn gen_op(
         by,
         last_by,
         error,
+    }
+}
+
+/// `op` (of the previous window) as this window's export shows it: its last
+/// action moves into this window and its status changes: in-flight and
+/// cancelled operations finish (successful, or failed about one time in
+/// ten), successful ones become failed and failed ones successful (a retry).
+/// Id, device, type, creation and creator stay, so the update replaces the
+/// stored row wherever its creation put it.
+fn update_op(rng: &mut ChaCha8Rng, w: &World, p: &GenParams, op: &Op) -> Op {
+    let status = match op.status {
+        Status::Successful => Status::Failed,
+        Status::Failed => Status::Successful,
+        _ if rng.random::<f64>() < 0.1 => Status::Failed,
+        _ => Status::Successful,
+    };
+    let t = &OP_TYPES[op.kind as usize];
+    let error = match status {
+        Status::Failed => Some(pick_weighted(rng, t.errors)),
+        _ => None,
+    };
+    // Within the window's first half, so most are long finished at its end.
+    let done = p.start + rng.random_range(MINUTE..(p.now - p.start) / 2);
+    let done = jitter_precision(rng, done);
+    let started = op.started.unwrap_or(op.created + SEC).min(done);
+    let last_by = if rng.random::<f64>() < 0.2 {
+        w.users[pick(rng, &w.user_cum)]
+    } else {
+        op.last_by
+    };
+    Op {
+        status,
+        started: Some(started),
+        completed: Some(done),
+        last_by,
+        error,
+        ..*op
     }
 }
 
@@ -1148,14 +1320,56 @@ fn snapshot(op: &Op, at: i64) -> Snap {
 struct Gen {
     world: World,
     ops: Vec<Op>,
+    /// Each identity's set as compact Graph JSON, written once.
+    compact_idents: Vec<Vec<u8>>,
+    /// Each error (by code index) as compact Graph JSON.
+    compact_errors: Vec<Vec<u8>>,
+}
+
+impl Gen {
+    fn new(world: World, ops: Vec<Op>) -> Self {
+        let compact_idents = world
+            .idents
+            .iter()
+            .map(|i| {
+                let mut out = Vec::new();
+                compact(&mut out, &identity_json(&i.name, &i.id, i.app, false));
+                out
+            })
+            .collect();
+        let compact_errors = (0..=E_UNKNOWN)
+            .map(|e| {
+                let mut out = Vec::new();
+                compact(&mut out, &error_json(e));
+                out
+            })
+            .collect();
+        Gen {
+            world,
+            ops,
+            compact_idents,
+            compact_errors,
+        }
+    }
+}
+
+/// An operation's `error` object.
+fn error_json(e: u8) -> J<'static> {
+    if e == E_UNKNOWN {
+        return J::Obj(vec![("code", J::Null), ("message", J::Str("Unknown"))]);
+    }
+    let (code, message) = ERRORS[e as usize];
+    J::Obj(vec![("code", J::Str(code)), ("message", J::Str(message))])
 }
 
 /// Records for the bulk formats: every operation once as it is at the end;
-/// `dup_rate` of them also earlier, as an in-flight snapshot or an exact
-/// copy; `bad_rate` of all records made bad.
+/// `dup_rate` of the first `new_ops` (the others are updates of an earlier
+/// increment) also earlier, as an in-flight snapshot or an exact copy;
+/// `bad_rate` of all records made bad.
 fn plan_records(
     rng: &mut ChaCha8Rng,
     g: &Gen,
+    new_ops: usize,
     dup_rate: f64,
     bad_rate: f64,
     ndjson: bool,
@@ -1166,7 +1380,7 @@ fn plan_records(
         let last = op.completed.or(op.started).unwrap_or(op.created);
         let mut fin = Rec::new(i, i64::MAX);
         fin.key = last;
-        if rng.random::<f64>() < dup_rate {
+        if i < new_ops && rng.random::<f64>() < dup_rate {
             let progressed = op.completed.is_some() && rng.random::<f64>() < 0.65;
             let mut first = fin;
             if progressed {
@@ -1215,10 +1429,20 @@ enum J<'a> {
     Int(i64),
     Obj(Vec<(&'a str, J<'a>)>),
     Arr(Vec<J<'a>>),
+    /// Compact JSON written beforehand (identity sets, errors, records): the
+    /// compact writer copies it; the pretty writer never gets one.
+    Raw(&'a [u8]),
+    Bytes(Vec<u8>),
 }
 
 fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
+    // Nearly every string needs no escape: copy those whole.
+    if !needs_escape(s.as_bytes()) {
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     for &b in s.as_bytes() {
         match b {
             b'"' => out.extend_from_slice(b"\\\""),
@@ -1231,6 +1455,28 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
         }
     }
     out.push(b'"');
+}
+
+/// Whether any byte is `"`, `\\` or a control character, eight bytes at a
+/// time (the generator's speed is mostly this scan and the copy).
+fn needs_escape(b: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes(c.try_into().unwrap());
+        // Bytes below 0x20 (ASCII only: bytes >= 0x80 never match), '"', '\\'.
+        let below = v.wrapping_sub(0x2020_2020_2020_2020) & !v & HI;
+        if below | has_zero(v ^ (LO * u64::from(b'"'))) | has_zero(v ^ (LO * u64::from(b'\\'))) != 0
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
 }
 
 fn push_key(out: &mut Vec<u8>, k: &str, pascal: bool) {
@@ -1251,6 +1497,8 @@ fn push_scalar(out: &mut Vec<u8>, v: &J) {
         J::String(s) => push_str(out, s),
         J::Ts(t, f) => push_ts(out, *t, *f),
         J::Int(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        J::Raw(b) => out.extend_from_slice(b),
+        J::Bytes(b) => out.extend_from_slice(b),
         J::Obj(_) | J::Arr(_) => unreachable!(),
     }
 }
@@ -1290,6 +1538,7 @@ fn indent(out: &mut Vec<u8>, level: usize) {
 /// `ConvertTo-Json` layout: 4-space indent, `"Key": value`, PascalCase keys.
 fn pretty(out: &mut Vec<u8>, v: &J, level: usize) {
     match v {
+        J::Raw(_) | J::Bytes(_) => unreachable!("compact JSON in a pretty document"),
         J::Obj(fields) if fields.is_empty() => out.extend_from_slice(b"{}"),
         J::Arr(items) if items.is_empty() => out.extend_from_slice(b"[]"),
         J::Obj(fields) => {
@@ -1342,6 +1591,9 @@ struct Style {
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 fn identity_set<'a>(g: &'a Gen, ix: u16, style: Style) -> J<'a> {
+    if !style.pascal {
+        return J::Raw(&g.compact_idents[ix as usize]);
+    }
     let ident = &g.world.idents[ix as usize];
     identity_json(&ident.name, &ident.id, ident.app, style.pascal)
 }
@@ -1429,11 +1681,8 @@ fn record_json<'a>(g: &'a Gen, r: &Rec, style: Style) -> J<'a> {
     };
     let error = match s.error {
         None => J::Null,
-        Some(E_UNKNOWN) => J::Obj(vec![("code", J::Null), ("message", J::Str("Unknown"))]),
-        Some(e) => {
-            let (code, message) = ERRORS[e as usize];
-            J::Obj(vec![("code", J::Str(code)), ("message", J::Str(message))])
-        }
+        Some(e) if !style.pascal => J::Raw(&g.compact_errors[e as usize]),
+        Some(e) => error_json(e),
     };
     let mut f: Vec<(&'a str, J<'a>)> = Vec::with_capacity(13);
     if !style.pascal {
@@ -1465,10 +1714,79 @@ fn record_json<'a>(g: &'a Gen, r: &Rec, style: Style) -> J<'a> {
     J::Obj(f)
 }
 
+/// `compact(out, &record_json(g, r, style))` without building the tree:
+/// the bulk writers' hot path, the same bytes (`compact_record_is_the_tree`).
+fn compact_record(out: &mut Vec<u8>, g: &Gen, r: &Rec, style: Style) {
+    if style.pascal || matches!(r.bad, Bad::NotObject(_)) {
+        return compact(out, &record_json(g, r, style));
+    }
+    let op = &g.ops[r.op as usize];
+    let s = snapshot(op, r.at);
+    let ts = |out: &mut Vec<u8>, key: &[u8], field: u8, v: Option<i64>| {
+        out.extend_from_slice(key);
+        if let Bad::Timestamp(b) = r.bad
+            && field == 1
+        {
+            return push_str(out, BAD_TIMESTAMPS[b as usize % BAD_TIMESTAMPS.len()]);
+        }
+        match v {
+            Some(t) => push_ts(
+                out,
+                t,
+                TsFmt {
+                    offset_min: style.offset_min,
+                    hyphen: r.hyphen == field,
+                },
+            ),
+            None if style.zero_unset => push_str(out, ZERO_TIME),
+            None => out.extend_from_slice(b"null"),
+        }
+    };
+    out.extend_from_slice(b"{\"@odata.type\":\"#microsoft.graph.teamworkDeviceOperation\"");
+    match r.bad {
+        Bad::MissingId => {}
+        Bad::EmptyId => out.extend_from_slice(b",\"id\":\"\""),
+        _ => {
+            out.extend_from_slice(b",\"id\":\"");
+            out.extend_from_slice(&op.id.0);
+            out.push(b'"');
+        }
+    }
+    out.extend_from_slice(b",\"operationType\":");
+    push_str(out, OP_TYPES[op.kind as usize].name);
+    out.extend_from_slice(b",\"status\":");
+    push_str(
+        out,
+        if style.aliases {
+            s.status.alias()
+        } else {
+            s.status.camel()
+        },
+    );
+    ts(out, b",\"createdDateTime\":", 1, Some(op.created));
+    ts(out, b",\"startedDateTime\":", 2, s.started);
+    ts(out, b",\"completedDateTime\":", 3, s.completed);
+    ts(out, b",\"lastActionDateTime\":", 4, Some(s.last));
+    out.extend_from_slice(b",\"createdBy\":");
+    out.extend_from_slice(&g.compact_idents[op.by as usize]);
+    out.extend_from_slice(b",\"lastActionBy\":");
+    out.extend_from_slice(&g.compact_idents[s.last_by as usize]);
+    out.extend_from_slice(b",\"error\":");
+    match s.error {
+        None => out.extend_from_slice(b"null"),
+        Some(e) => out.extend_from_slice(&g.compact_errors[e as usize]),
+    }
+    if style.device_id && !r.no_device {
+        out.extend_from_slice(b",\"deviceId\":");
+        push_str(out, &g.world.devices[op.device as usize].id);
+    }
+    out.push(b'}');
+}
+
 /// One NDJSON line (with its line end); a garbled record is cut off mid-way.
 fn ndjson_line(out: &mut Vec<u8>, g: &Gen, r: &Rec, style: Style, eol: &[u8]) {
     let from = out.len();
-    compact(out, &record_json(g, r, style));
+    compact_record(out, g, r, style);
     if r.bad == Bad::Garbled {
         let len = out.len() - from;
         let mut cut = from + len / 2 + (mix(u64::from(r.op)) as usize % (len / 3).max(1));
@@ -1495,6 +1813,7 @@ enum Dest {
 /// What one file is written into.
 enum Target {
     File(File),
+    Background(Background),
     Memory(Vec<u8>),
 }
 
@@ -1502,14 +1821,74 @@ impl Write for Target {
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
         match self {
             Target::File(f) => f.write(b),
+            Target::Background(f) => f.write(b),
             Target::Memory(v) => v.write(b),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Target::File(f) => f.flush(),
-            Target::Memory(_) => Ok(()),
+            Target::Background(_) | Target::Memory(_) => Ok(()),
         }
+    }
+}
+
+/// A file written by a thread of its own: the kernel's copying of the bytes
+/// into the page cache, as long as making them on a machine whose memory
+/// was not touched before, then overlaps making the next ones.
+struct Background {
+    full: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    empty: std::sync::mpsc::Receiver<Vec<u8>>,
+    writer: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl Background {
+    fn new(mut file: File) -> Self {
+        let (full, to_write) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (give_back, empty) = std::sync::mpsc::channel();
+        let writer = std::thread::spawn(move || {
+            for buf in to_write {
+                file.write_all(&buf)?;
+                // The maker may be gone (it failed): the buffer is then dropped.
+                let _ = give_back.send(buf);
+            }
+            file.flush()
+        });
+        Background {
+            full: Some(full),
+            empty,
+            writer: Some(writer),
+        }
+    }
+
+    /// Waits for the writes; the first error of the writer thread, if any.
+    fn finish(&mut self) -> io::Result<()> {
+        drop(self.full.take());
+        match self.writer.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("the writer thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Write for Background {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        let mut buf = self.empty.try_recv().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(b);
+        let sent = self.full.as_ref().map(|full| full.send(buf));
+        match sent {
+            Some(Ok(())) => Ok(b.len()),
+            // The writer stopped: its error says why.
+            _ => Err(self
+                .finish()
+                .err()
+                .unwrap_or_else(|| io::Error::other("the writer thread stopped"))),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -1557,8 +1936,9 @@ impl Writer {
         }
     }
 
-    /// Open `path` (plus `.gz` when gzipping); returns the sink and the real path.
-    fn open(&mut self, path: &Path) -> io::Result<(Sink, PathBuf)> {
+    /// Open `path` (plus `.gz` when gzipping); returns the sink and the real
+    /// path. `stream`: a big file written in many pieces, by a thread of its own.
+    fn open(&mut self, path: &Path, stream: bool) -> io::Result<(Sink, PathBuf)> {
         let mut path = path.to_path_buf();
         if self.gzip {
             let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -1572,7 +1952,11 @@ impl Writer {
                 }
                 let file = File::create(&path)
                     .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-                Target::File(file)
+                if stream {
+                    Target::Background(Background::new(file))
+                } else {
+                    Target::File(file)
+                }
             }
             Dest::Memory(_) => Target::Memory(Vec::new()),
         };
@@ -1595,6 +1979,10 @@ impl Writer {
                 drop(f);
                 self.bytes += fs::metadata(path)?.len();
             }
+            (Target::Background(mut f), _) => {
+                f.finish()?;
+                self.bytes += fs::metadata(path)?.len();
+            }
             (Target::Memory(bytes), Dest::Memory(files)) => {
                 self.bytes += bytes.len() as u64;
                 files.push((path.to_path_buf(), bytes));
@@ -1606,28 +1994,47 @@ impl Writer {
 
     /// Write a whole file at once.
     fn file(&mut self, path: &Path, content: &[u8]) -> io::Result<()> {
-        let (mut sink, real) = self.open(path)?;
+        let (mut sink, real) = self.open(path, false)?;
         sink.write_all(content)?;
         self.close(sink, &real)
     }
 }
 
-fn write_ndjson(w: &mut Writer, g: &Gen, recs: &[Rec], out: &Path) -> io::Result<()> {
+/// `recs` cut into `n` runs of equal length (give or take one), in order,
+/// each with the name of its file: `<stem>.<ext>` for one file, else
+/// `<stem>-0001.<ext>`, `<stem>-0002.<ext>`, ... (name order is read order).
+fn split<'r>(recs: &'r [Rec], n: usize, stem: &str, ext: &str) -> Vec<(String, &'r [Rec])> {
+    if n == 1 {
+        return vec![(format!("{stem}.{ext}"), recs)];
+    }
+    (0..n)
+        .map(|i| {
+            let part = &recs[i * recs.len() / n..(i + 1) * recs.len() / n];
+            (format!("{stem}-{:04}.{ext}", i + 1), part)
+        })
+        .collect()
+}
+
+fn write_ndjson(w: &mut Writer, g: &Gen, recs: &[Rec], out: &Path, files: usize) -> io::Result<()> {
     let style = Style {
         device_id: true,
         ..Style::default()
     };
-    let (mut sink, path) = w.open(&out.join("operations.ndjson"))?;
     let mut buf = Vec::with_capacity(1 << 20);
-    for r in recs {
-        ndjson_line(&mut buf, g, r, style, b"\n");
-        if buf.len() > (1 << 20) - 4096 {
-            sink.write_all(&buf)?;
-            buf.clear();
+    for (name, part) in split(recs, files, "operations", "ndjson") {
+        let (mut sink, path) = w.open(&out.join(name), true)?;
+        buf.clear();
+        for r in part {
+            ndjson_line(&mut buf, g, r, style, b"\n");
+            if buf.len() > (1 << 20) - 4096 {
+                sink.write_all(&buf)?;
+                buf.clear();
+            }
         }
+        sink.write_all(&buf)?;
+        w.close(sink, &path)?;
     }
-    sink.write_all(&buf)?;
-    w.close(sink, &path)
+    Ok(())
 }
 
 fn write_arrays(w: &mut Writer, g: &Gen, recs: &[Rec], out: &Path) -> io::Result<()> {
@@ -1637,14 +2044,17 @@ fn write_arrays(w: &mut Writer, g: &Gen, recs: &[Rec], out: &Path) -> io::Result
         ..Style::default()
     };
     for (n, chunk) in recs.chunks(PER_FILE).enumerate() {
-        let (mut sink, path) = w.open(&out.join(format!("arrays/operations-{:04}.json", n + 1)))?;
+        let (mut sink, path) = w.open(
+            &out.join(format!("arrays/operations-{:04}.json", n + 1)),
+            true,
+        )?;
         let mut buf = Vec::with_capacity(1 << 20);
         buf.extend_from_slice(b"[\n");
         for (i, r) in chunk.iter().enumerate() {
             if i > 0 {
                 buf.extend_from_slice(b",\n");
             }
-            compact(&mut buf, &record_json(g, r, style));
+            compact_record(&mut buf, g, r, style);
             if buf.len() > (1 << 20) - 4096 {
                 sink.write_all(&buf)?;
                 buf.clear();
@@ -1694,7 +2104,15 @@ fn page_json<'a>(
     }
     f.push((
         "value",
-        J::Arr(recs.iter().map(|r| record_json(g, r, style)).collect()),
+        J::Arr(
+            recs.iter()
+                .map(|r| {
+                    let mut out = Vec::with_capacity(1024);
+                    compact_record(&mut out, g, r, style);
+                    J::Bytes(out)
+                })
+                .collect(),
+        ),
     ));
     if let Some(n) = next {
         f.push(("@odata.nextLink", J::String(n)));
@@ -1836,16 +2254,94 @@ fn pascal_bytes(buf: &mut Vec<u8>, g: &Gen, group: &[&Rec], style: Style) {
     }
 }
 
+/// `... | ConvertTo-Json -Depth 5 | Out-File` over every device at once:
+/// one array (a bare object for a single operation) per file, each
+/// operation with its `DeviceId`, written as it is made so that files of
+/// many GiB need no more memory than the operations themselves.
+fn write_ps_array(
+    w: &mut Writer,
+    g: &Gen,
+    recs: &[Rec],
+    out: &Path,
+    files: usize,
+    utf16: bool,
+) -> io::Result<()> {
+    let style = Style {
+        pascal: true,
+        device_id: true,
+        ..Style::default()
+    };
+    let mut text = Vec::with_capacity(1 << 16);
+    let mut buf = Vec::with_capacity(1 << 20);
+    for (name, part) in split(recs, files, "powershell/operations", "json") {
+        let (mut sink, path) = w.open(&out.join(name), true)?;
+        buf.clear();
+        buf.extend_from_slice(if utf16 { b"\xFF\xFE" } else { b"\xEF\xBB\xBF" });
+        text.clear();
+        if let [only] = part {
+            let mut r = *only;
+            if matches!(r.bad, Bad::NotObject(_)) {
+                r.bad = Bad::MissingId;
+            }
+            pretty(&mut text, &record_json(g, &r, style), 0);
+        } else {
+            text.extend_from_slice(b"[");
+            for (i, r) in part.iter().enumerate() {
+                text.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+                indent(&mut text, 1);
+                pretty(&mut text, &record_json(g, r, style), 1);
+                if text.len() > 1 << 15 {
+                    push_ps_text(&mut buf, &text, utf16);
+                    text.clear();
+                }
+                if buf.len() > (1 << 20) - (1 << 17) {
+                    sink.write_all(&buf)?;
+                    buf.clear();
+                }
+            }
+            text.extend_from_slice(if part.is_empty() { b"]" } else { b"\n]" });
+        }
+        text.push(b'\n');
+        push_ps_text(&mut buf, &text, utf16);
+        sink.write_all(&buf)?;
+        w.close(sink, &path)?;
+    }
+    Ok(())
+}
+
+/// `text` (UTF-8, LF) as `Out-File` writes it: CRLF, in UTF-8 or UTF-16 LE.
+fn push_ps_text(out: &mut Vec<u8>, text: &[u8], utf16: bool) {
+    let mut push = |piece: &[u8]| {
+        if !utf16 {
+            out.extend_from_slice(piece);
+        } else if piece.is_ascii() {
+            out.extend(piece.iter().flat_map(|&b| [b, 0]));
+        } else {
+            let s = std::str::from_utf8(piece).expect("the writers write UTF-8");
+            out.extend(s.encode_utf16().flat_map(u16::to_le_bytes));
+        }
+    };
+    let mut lines = text.split(|&b| b == b'\n');
+    if let Some(first) = lines.next() {
+        push(first);
+    }
+    for line in lines {
+        push(b"\r\n");
+        push(line);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const FORMATS: [Format; 6] = [
+    const FORMATS: [Format; 7] = [
         Format::Ndjson,
         Format::Pages,
         Format::Array,
         Format::Batch,
         Format::Pascal,
+        Format::PsArray,
         Format::Sample,
     ];
 
@@ -1944,9 +2440,220 @@ mod tests {
                 (Format::Array, 3385685861004572876),
                 (Format::Batch, 12262661632722918403),
                 (Format::Pascal, 14620715500933264984),
+                (Format::PsArray, 11947562836475975226),
                 (Format::Sample, 15206006534434315793),
             ]
         );
+    }
+
+    /// The value of every `"key":"value"` in compact JSON lines, per line.
+    fn values<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
+        let pat = format!("\"{key}\":\"");
+        text.lines()
+            .filter_map(|line| {
+                let at = line.find(&pat)? + pat.len();
+                Some(&line[at..at + line[at..].find('"')?])
+            })
+            .collect()
+    }
+
+    fn ndjson_text(opts: &Options) -> String {
+        let (_, files) = generate_in_memory(opts).unwrap();
+        files
+            .into_iter()
+            .map(|(_, bytes)| String::from_utf8(bytes).unwrap())
+            .collect()
+    }
+
+    fn increment(k: u32, updates: f64) -> Options {
+        Options {
+            ops: 3_000,
+            days: 7,
+            increment: k,
+            updates_from_previous: updates,
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn increments_follow_each_other_on_one_fleet() {
+        let texts: Vec<String> = (0..3).map(|k| ndjson_text(&increment(k, 0.0))).collect();
+        let mut all_ids = std::collections::HashSet::new();
+        for (k, text) in texts.iter().enumerate() {
+            let ids = values(text, "id");
+            assert!(
+                (3_010..3_060).contains(&ids.len()),
+                "increment {k}: {} records",
+                ids.len()
+            );
+            let distinct: std::collections::HashSet<_> = ids.into_iter().collect();
+            assert_eq!(distinct.len(), 3_000);
+            for id in distinct {
+                assert!(all_ids.insert(id), "id {id} of increment {k} seen before");
+            }
+            // Each window is its own week: 2026-10-01 + 7k days.
+            let from = format!("2026-10-{:02}", 1 + 7 * k);
+            let to = format!("2026-10-{:02}", 8 + 7 * k);
+            for t in values(text, "createdDateTime") {
+                assert!(
+                    t >= from.as_str() && t < to.as_str(),
+                    "{t} outside week {k}"
+                );
+            }
+        }
+        fn devices(t: &str) -> std::collections::BTreeSet<&str> {
+            values(t, "deviceId").into_iter().collect()
+        }
+        assert_eq!(devices(&texts[0]), devices(&texts[2]));
+    }
+
+    #[test]
+    fn updates_rewrite_the_previous_increment() {
+        let previous = ndjson_text(&increment(1, 0.0));
+        let with_updates = ndjson_text(&increment(2, 0.1));
+        // The new operations are the same as without updates.
+        let plain = ndjson_text(&increment(2, 0.0));
+        let new_ids: std::collections::HashSet<_> = values(&plain, "id").into_iter().collect();
+        // Per id: its last action and status in the previous increment.
+        let last = |text: &str| -> std::collections::HashMap<String, (String, String)> {
+            text.lines()
+                .map(|l| {
+                    let v = |k| values(l, k)[0].to_string();
+                    (v("id"), (v("lastActionDateTime"), v("status")))
+                })
+                .collect()
+        };
+        let before = last(&previous);
+        let after = last(&with_updates);
+        let updated: Vec<_> = after
+            .keys()
+            .filter(|id| !new_ids.contains(id.as_str()))
+            .collect();
+        assert_eq!(updated.len(), 300);
+        for id in updated {
+            let (old_t, old_s) = &before[id];
+            let (new_t, new_s) = &after[id];
+            assert!(
+                new_t > old_t && new_t.as_str() >= "2026-10-15",
+                "{id}: {old_t} -> {new_t}"
+            );
+            assert_ne!(old_s, new_s, "{id}");
+        }
+        assert!(generate_in_memory(&increment(0, 0.1)).is_err());
+    }
+
+    #[test]
+    fn files_split_the_records_in_order() {
+        for format in [Format::Ndjson, Format::PsArray] {
+            let one = options(format, false);
+            let (s1, whole) = generate_in_memory(&one).unwrap();
+            let (s3, parts) = generate_in_memory(&Options {
+                files: 3,
+                ..one.clone()
+            })
+            .unwrap();
+            assert_eq!((s1.records, s3.files), (s3.records, 3));
+            let names: Vec<_> = parts
+                .iter()
+                .map(|(p, _)| p.to_string_lossy().into_owned())
+                .collect();
+            let sizes: Vec<usize> = parts.iter().map(|(_, b)| b.len()).collect();
+            assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+            let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+            assert!(hi - lo < hi / 10, "{sizes:?}");
+            if format == Format::Ndjson {
+                assert_eq!(parts.concat_bytes(), whole[0].1);
+            }
+        }
+        assert!(
+            generate_in_memory(&Options {
+                files: 2,
+                ..options(Format::Pages, false)
+            })
+            .is_err()
+        );
+    }
+
+    trait Concat {
+        fn concat_bytes(&self) -> Vec<u8>;
+    }
+    impl Concat for Files {
+        fn concat_bytes(&self) -> Vec<u8> {
+            self.iter().flat_map(|(_, b)| b.iter().copied()).collect()
+        }
+    }
+
+    #[test]
+    fn ps_array_in_utf16_is_the_same_text() {
+        let utf8 = options(Format::PsArray, false);
+        let (_, a) = generate_in_memory(&utf8).unwrap();
+        let (_, b) = generate_in_memory(&Options {
+            utf16: true,
+            ..utf8
+        })
+        .unwrap();
+        let text = std::str::from_utf8(&a[0].1).unwrap();
+        let text = text.strip_prefix('\u{feff}').unwrap();
+        assert!(
+            text.starts_with("[\r\n    {\r\n        \"Id\": "),
+            "{}",
+            &text[..40]
+        );
+        assert!(text.contains("\"DeviceId\": ") && text.ends_with("}\r\n]\r\n"));
+        assert!(!text.replace("\r\n", "").contains('\n'));
+        let mut want = vec![0xFF, 0xFE];
+        want.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(b[0].1, want);
+        assert!(
+            generate_in_memory(&Options {
+                utf16: true,
+                ..options(Format::Ndjson, false)
+            })
+            .is_err()
+        );
+    }
+
+    /// The direct writer makes the tree's bytes, for every style and bad record.
+    #[test]
+    fn compact_record_is_the_tree() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let world = World::random(&mut rng, 20, 8);
+        let p = GenParams {
+            ops: 500,
+            start: days_from_civil(2026, 10, 1) * DAY,
+            now: days_from_civil(2026, 10, 8) * DAY,
+            inflight_window: 4 * HOUR,
+            stuck_share: 0.1,
+        };
+        let ops = gen_ops(&mut rng, &world, &p);
+        let g = Gen::new(world, ops);
+        let recs = plan_records(&mut rng, &g, 500, 0.3, 0.3, true);
+        let (mut direct, mut tree) = (Vec::new(), Vec::new());
+        for (i, r) in recs.iter().enumerate() {
+            let mut r = *r;
+            r.hyphen = (i % 5) as u8;
+            r.no_device = i % 7 == 0;
+            r.at = if i % 3 == 0 {
+                g.ops[r.op as usize].created + HOUR
+            } else {
+                r.at
+            };
+            let style = Style {
+                pascal: i % 11 == 0,
+                device_id: i % 2 == 0,
+                zero_unset: i % 3 == 0,
+                aliases: i % 4 == 0,
+                offset_min: if i % 6 == 0 { -330 } else { 0 },
+            };
+            direct.clear();
+            tree.clear();
+            compact_record(&mut direct, &g, &r, style);
+            compact(&mut tree, &record_json(&g, &r, style));
+            assert_eq!(
+                String::from_utf8_lossy(&direct),
+                String::from_utf8_lossy(&tree)
+            );
+        }
     }
 
     #[test]

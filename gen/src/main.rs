@@ -4,6 +4,11 @@
 //! cargo run --release -p fleetops-gen -- --ops 1000000 --format ndjson --out /tmp/ops
 //! cargo run --release -p fleetops-gen -- --ops 200000 --format pages --gzip --out /tmp/pages
 //! cargo run --release -p fleetops-gen -- --format sample --out sample-data
+//! # the third weekly increment of a fleet, a tenth of it updating the second
+//! cargo run --release -p fleetops-gen -- --ops 1000000 --days 7 --increment 2 \
+//!     --updates-from-previous 0.1 --out /tmp/week2
+//! # one PowerShell array of about 2 GiB (4 GiB in UTF-16)
+//! cargo run --release -p fleetops-gen -- --ops 1500000 --format ps-array --utf16 --out /tmp/ps
 //! ```
 //!
 //! The formats and what they hold are described in the library
@@ -46,6 +51,26 @@ struct Args {
     /// Length of the time window in days.
     #[arg(long, default_value_t = 28)]
     days: u32,
+    /// The K-th of consecutive increments of one fleet (same --seed, --start,
+    /// --days, --ops, --devices): its window starts K × --days after --start,
+    /// its operation ids are its own.
+    #[arg(long, default_value_t = 0)]
+    increment: u32,
+    /// Also write this fraction of --ops as updates of the first operations of
+    /// the previous increment (later last action, new status); needs --increment ≥ 1.
+    #[arg(long, default_value_t = 0.0)]
+    updates_from_previous: f64,
+    /// Split the output into this many files of equal record counts, in time
+    /// order (ndjson and ps-array).
+    #[arg(long, default_value_t = 1)]
+    files: usize,
+    /// ps-array: UTF-16 LE with a BOM (Windows PowerShell's `Out-File`
+    /// default) instead of UTF-8 with a BOM.
+    #[arg(long)]
+    utf16: bool,
+    /// Also print what was written as one JSON line on stdout (for scripts).
+    #[arg(long)]
+    json: bool,
     /// Output folder (created if missing).
     #[arg(long)]
     out: PathBuf,
@@ -69,6 +94,10 @@ fn run(args: &Args) -> Result<(), String> {
         bad_rate: args.bad_rate,
         gzip: args.gzip,
         days: args.days,
+        increment: args.increment,
+        updates_from_previous: args.updates_from_previous,
+        files: args.files,
+        utf16: args.utf16,
         ..Options::default()
     };
     opts.check().map_err(|e| e.to_string())?;
@@ -80,6 +109,12 @@ fn run(args: &Args) -> Result<(), String> {
     let started = Instant::now();
     let s = fleetops_gen::generate(&opts, &args.out).map_err(|e| e.to_string())?;
     let secs = started.elapsed().as_secs_f64();
+    if args.json {
+        println!(
+            "{{\"ops\":{},\"updates\":{},\"devices\":{},\"records\":{},\"bad\":{},\"files\":{},\"bytes\":{},\"seconds\":{secs:.3}}}",
+            s.ops, s.updates, s.devices, s.records, s.bad, s.files, s.bytes
+        );
+    }
     if let Some(truth) = &s.truth {
         eprintln!("fleetops-gen: sample truth: {truth}");
         eprintln!(
@@ -87,8 +122,17 @@ fn run(args: &Args) -> Result<(), String> {
             s.ops, s.records, s.bad, s.files, s.bytes
         );
     } else {
+        let updates = if s.updates > 0 {
+            format!(
+                " ({} of them updates of increment {})",
+                s.updates,
+                args.increment - 1
+            )
+        } else {
+            String::new()
+        };
         eprintln!(
-            "fleetops-gen: {} ops on {} devices as {} records ({} re-exports, {} bad) in {} files, {} bytes ({:.0} bytes/record), {secs:.1}s",
+            "fleetops-gen: {} ops{updates} on {} devices as {} records ({} re-exports, {} bad) in {} files, {} bytes ({:.0} bytes/record, {:.0} MB/s), {secs:.1}s",
             s.ops,
             s.devices,
             s.records,
@@ -97,6 +141,7 @@ fn run(args: &Args) -> Result<(), String> {
             s.files,
             s.bytes,
             s.bytes as f64 / s.records.max(1) as f64,
+            s.bytes as f64 / 1e6 / secs.max(1e-9),
         );
     }
     Ok(())

@@ -108,7 +108,7 @@ pub(crate) fn make(rng: &mut ChaCha8Rng, w: &mut Writer, out: &Path) -> io::Resu
                       by: u16,
                       error: Option<u8>| {
         ops.push(Op {
-            id: guid(rng),
+            id: op_id(rng),
             device,
             kind,
             status,
@@ -326,12 +326,12 @@ pub(crate) fn make(rng: &mut ChaCha8Rng, w: &mut Writer, out: &Path) -> io::Resu
     let reject_ops: Vec<usize> = (0..5)
         .map(|k| {
             let mut op = ops[k * 37 % 400].clone();
-            op.id = guid(rng);
+            op.id = op_id(rng);
             ops.push(op);
             ops.len() - 1
         })
         .collect();
-    let g = Gen { world, ops };
+    let g = Gen::new(world, ops);
     let n_real = g.ops.len() - reject_ops.len();
 
     w.gzip = false;
@@ -689,6 +689,7 @@ pub(crate) fn make(rng: &mut ChaCha8Rng, w: &mut Writer, out: &Path) -> io::Resu
         devices: g.world.devices.len(),
         records: tally.records,
         bad: tally.bad,
+        updates: 0,
         files: w.files,
         bytes: w.bytes,
         truth: Some(truth(&g, n_real)),

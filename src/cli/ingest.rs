@@ -17,7 +17,7 @@ pub fn run(a: IngestArgs) -> Result<ExitCode> {
         keep_going: a.keep_going,
         threads: a.threads,
         wait_for_lock: a.wait,
-        hold_rows: a.hold_rows,
+        memory_budget: a.memory_budget.unwrap_or(0),
         limits: crate::ingest::Limits {
             max_record_bytes: a.max_record_bytes,
             max_document_bytes: a.max_document_bytes,
@@ -83,4 +83,23 @@ pub fn run(a: IngestArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+pub fn compact(a: super::CompactArgs) -> Result<ExitCode> {
+    let opts = Options {
+        wait_for_lock: a.wait,
+        ..Options::default()
+    };
+    let r = ingest::compact(&a.dataset, &opts)?;
+    if a.json {
+        println!("{}", serde_json::to_value(&r)?);
+    }
+    eprintln!(
+        "fleetops: {} partitions compacted, {} -> {} files in {}",
+        r.partitions,
+        r.files_before,
+        r.files_after,
+        a.dataset.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

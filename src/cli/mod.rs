@@ -30,6 +30,9 @@ pub struct Cli {
 pub enum Command {
     /// Turn exported JSON (files, folders, `-` for stdin) into a Parquet dataset.
     Ingest(IngestArgs),
+    /// Fold each day's Parquet files of a dataset into one (atomic, waits for
+    /// no one: fails if an ingest holds the dataset).
+    Compact(CompactArgs),
     /// Run SQL over a dataset or raw exports; without a query, an interactive shell.
     Sql(SqlArgs),
     /// Write the fleet reliability report.
@@ -40,6 +43,18 @@ pub enum Command {
     Queries(QueriesArgs),
     /// List the SQL functions fleetops adds, with their exact NULL behaviour.
     Functions,
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// The dataset folder.
+    pub dataset: PathBuf,
+    /// Queue behind an ingest into the same dataset instead of failing.
+    #[arg(long)]
+    pub wait: bool,
+    /// Print what was done as one JSON line on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -62,15 +77,16 @@ pub struct IngestArgs {
     /// Queue behind another ingest into the same dataset instead of failing.
     #[arg(long)]
     pub wait: bool,
-    /// Decoded rows held in memory before the oldest are written (0: 262,144).
-    /// Fewer use less memory; a duplicate read after its earlier copy was
-    /// written makes that file be rewritten at the end.
-    #[arg(long, default_value_t = 0, value_name = "ROWS")]
-    pub hold_rows: usize,
+    /// Memory for decoded rows, e.g. `256MiB`, `1GiB` (default 320 MiB);
+    /// past a third of it rows are spilled to a folder beside the dataset.
+    /// A smaller budget spills more and never changes the table.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_budget: Option<usize>,
     /// Reject records (NDJSON lines, array elements) longer than this.
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     pub max_record_bytes: usize,
-    /// Refuse JSON documents (non-NDJSON files) larger than this.
+    /// Refuse JSON documents read whole (pages, single objects, arrays under a
+    /// block) larger than this; larger arrays are cut between elements.
     #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
     pub max_document_bytes: u64,
     /// Refuse compressed files that expand to more than this.
@@ -234,12 +250,14 @@ pub fn main(cli: Cli) -> ExitCode {
     trace::install_from_env();
     let result = match cli.command {
         Command::Ingest(a) => ingest::run(a),
+        Command::Compact(a) => ingest::compact(a),
         Command::Sql(a) => sql::run(a),
         Command::Report(a) => report::run(a),
         Command::Run(a) => report::run_named(a),
         Command::Queries(a) => report::queries(a),
         Command::Functions => listing::functions(),
     };
+    trace::peak_memory();
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -247,4 +265,24 @@ pub fn main(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A size such as `512MiB`, `1GiB`, `64M` or `1000000` (bytes).
+pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size: give bytes or a number with KiB, MiB or GiB"))?;
+    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("`{s}` is not a size: use KiB, MiB or GiB")),
+    };
+    n.checked_mul(mult)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| format!("`{s}` is not a usable size"))
 }

@@ -67,3 +67,19 @@ impl Subscriber for PhaseTimes {
 
     fn exit(&self, _: &Id) {}
 }
+
+/// With `FLEETOPS_TRACE` set, prints the process's peak resident memory
+/// (`VmHWM`), the figure the memory budget is about.
+pub fn peak_memory() {
+    if std::env::var_os("FLEETOPS_TRACE").is_none() {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(kb) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    {
+        eprintln!("fleetops: peak memory: {kb} kB");
+    }
+}

@@ -1,7 +1,10 @@
 //! The on-disk dataset and its atomic commit.
 //!
-//! Layout of a dataset folder `DIR`:
-//! - `DIR/operations/*.parquet`: the `operations` table (zstd, times
+//! Layout of a dataset folder `DIR` (README "Dataset layout"):
+//! - `DIR/operations/created_date=YYYY-MM-DD/*.parquet`: the `operations`
+//!   table, one folder per UTC day of `created_date_time` (an operation's
+//!   creation time never changes, so its row stays in its folder), and
+//!   `created_date=unknown/` for rows without one (zstd, times
 //!   delta-encoded, page statistics);
 //! - `DIR/_rejects/<run>.ndjson`: the records each run rejected;
 //! - `DIR/_fleetops.json`: the manifest (format version and the log of runs).
@@ -35,8 +38,48 @@ pub const REJECTS_DIR: &str = "_rejects";
 pub const MANIFEST: &str = "_fleetops.json";
 /// The manifest's `format`.
 pub const FORMAT: &str = "fleetops-dataset";
-/// The manifest's `version`.
-pub const FORMAT_VERSION: u32 = 1;
+/// The manifest's `version`: 2 is partitioned by day; 1 kept every file
+/// directly in `operations/` (read as it is, and upgraded by the next
+/// ingest).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The name of a partition's folder.
+pub fn partition_dir(key: crate::ingest::pipeline::route::PartKey) -> String {
+    use crate::ingest::pipeline::route::UNKNOWN;
+    if key == UNKNOWN {
+        return format!("{PARTITION_COLUMN}=unknown");
+    }
+    let day = chrono::DateTime::UNIX_EPOCH.date_naive();
+    let day = day
+        .checked_add_signed(chrono::TimeDelta::days(i64::from(key)))
+        .unwrap_or(day);
+    format!("{PARTITION_COLUMN}={}", day.format("%Y-%m-%d"))
+}
+
+/// The partition of a folder name ([`partition_dir`] read back).
+pub fn partition_of(dir: &str) -> Option<crate::ingest::pipeline::route::PartKey> {
+    use crate::ingest::pipeline::route::UNKNOWN;
+    let value = dir.strip_prefix(PARTITION_COLUMN)?.strip_prefix('=')?;
+    if value == "unknown" {
+        return Some(UNKNOWN);
+    }
+    let day = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()?;
+    let days = (day - chrono::DateTime::UNIX_EPOCH.date_naive()).num_days();
+    i32::try_from(days).ok()
+}
+
+/// The Hive partition column of the folder names.
+pub const PARTITION_COLUMN: &str = "created_date";
+
+/// The stored files of a dataset.
+#[derive(Debug, Default, Clone)]
+pub struct StoredFiles {
+    /// Files directly in `operations/` (a version 1 dataset).
+    pub flat: Vec<PathBuf>,
+    /// Each partition's files, in name order.
+    pub partitions:
+        std::collections::BTreeMap<crate::ingest::pipeline::route::PartKey, Vec<PathBuf>>,
+}
 
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
@@ -240,7 +283,50 @@ impl Dataset {
         }
     }
 
-    /// The Parquet files of the `operations` table, sorted by name.
+    /// The Parquet files of the `operations` table, by partition.
+    pub fn stored(&self) -> Result<StoredFiles> {
+        let dir = self.operations_dir();
+        let mut out = StoredFiles {
+            flat: self.parts()?,
+            ..StoredFiles::default()
+        };
+        let rd = match fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(Error::io(dir, e)),
+        };
+        for e in rd {
+            let e = e.map_err(|err| Error::io(&dir, err))?;
+            let Some(key) = e.file_name().to_str().and_then(partition_of) else {
+                continue;
+            };
+            let p = e.path();
+            if !p.is_dir() {
+                continue;
+            }
+            let mut files = Vec::new();
+            for f in fs::read_dir(&p).map_err(|err| Error::io(&p, err))? {
+                let f = f.map_err(|err| Error::io(&p, err))?.path();
+                if f.extension().is_some_and(|x| x == "parquet") {
+                    files.push(f);
+                }
+            }
+            files.sort();
+            if !files.is_empty() {
+                out.partitions.insert(key, files);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every Parquet file of the `operations` table: partitions in order,
+    /// then any left directly in `operations/`.
+    pub fn files(&self) -> Result<Vec<PathBuf>> {
+        let s = self.stored()?;
+        Ok(s.partitions.into_values().flatten().chain(s.flat).collect())
+    }
+
+    /// The Parquet files directly in `operations/` (version 1), by name.
     pub fn parts(&self) -> Result<Vec<PathBuf>> {
         let dir = self.operations_dir();
         let mut out = Vec::new();
@@ -465,7 +551,8 @@ impl Drop for Staging {
     }
 }
 
-fn sync_dir(d: &Path) -> Result<()> {
+/// Makes a folder's entries durable.
+pub fn sync_dir(d: &Path) -> Result<()> {
     File::open(d)
         .and_then(|f| f.sync_all())
         .map_err(|e| Error::io(d, e))

@@ -194,23 +194,6 @@ fn count_loss(winners: &mut [u32], loc: RowLoc) {
 }
 
 impl Index {
-    /// How many winners part `part` holds now. When that is all of the
-    /// part's rows and [`Index::needs_fills`] is false, the part is kept as
-    /// it is, without the pass over every id that [`Index::plan`] makes.
-    pub fn winners_in(&self, part: u32) -> u32 {
-        self.winners.get(part as usize).copied().unwrap_or(0)
-    }
-
-    /// One past the highest part number that ever held a winner.
-    pub fn parts(&self) -> u32 {
-        self.winners.len() as u32
-    }
-
-    /// Some winner lacks a device id that another record of it gave.
-    pub fn needs_fills(&self) -> bool {
-        self.fills > 0
-    }
-
     fn intern(&mut self, hash: u128, device: &str) -> u32 {
         if let Some(&i) = self.device_ids.get(&hash) {
             return i;
@@ -224,16 +207,6 @@ impl Index {
     /// The id hasher every [`Keys`] merged into this index must use.
     pub fn hasher(&self) -> IdHasher {
         self.hasher.clone()
-    }
-
-    /// An index with room for `n` ids. The table is made at the first
-    /// merge: filling it (about 20 ms per million ids) then overlaps with
-    /// the first files being read and decoded instead of preceding them.
-    pub fn with_capacity(n: usize) -> Self {
-        Index {
-            reserve: n,
-            ..Index::default()
-        }
     }
 
     /// Merges rows `rows` of `keys` (a batch's keys, shared by the files

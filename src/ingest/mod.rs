@@ -19,6 +19,7 @@ pub(crate) mod dataset;
 pub(crate) mod decode;
 pub(crate) mod dedup;
 pub(crate) mod discover;
+pub(crate) mod id_index;
 mod id_table;
 pub(crate) mod pipeline;
 pub(crate) mod source;
@@ -26,20 +27,22 @@ pub(crate) mod source;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use arrow::array::RecordBatch;
 
 use dataset::Dataset;
 pub use dataset::{Manifest, RunLog};
 pub use decode::{Location, Reject};
-pub use pipeline::{Counts, FileFailure, FileReject, Options, Progress, ProgressFn};
+pub use pipeline::{
+    Counts, DEFAULT_MEMORY_BUDGET, FileFailure, FileReject, Options, Progress, ProgressFn,
+};
 pub use source::Limits;
 
 use crate::error::{Error, Result};
 use crate::schema::rejects::RejectLine;
-use dedup::{Index, Keys, RowLoc};
-use pipeline::Store;
+use pipeline::merge;
+use pipeline::order::RejectSink;
+use pipeline::route::{Partitioning, Router};
 
 /// What an ingest did.
 #[derive(Debug, Clone, Default)]
@@ -135,87 +138,119 @@ fn run_id() -> String {
 
 /// Ingests export files into memory (for `--data` given raw exports).
 pub fn ingest_memory(inputs: &[PathBuf], opts: &Options) -> Result<MemoryIngest> {
-    let all_files = discover::discover(inputs)?;
-    // Copied only when a run must be repeated without a file (20,000 pages
-    // take 5 ms to copy).
-    let mut files = std::borrow::Cow::Borrowed(all_files.as_slice());
-    let mut earlier_failures = Vec::new();
-    let (store, rejects, result) = loop {
-        let store = Store::Memory(Mutex::new(Vec::new()));
-        let mut rejects = Vec::new();
-        let result = pipeline::run(
-            &files,
-            &store,
-            Index::default(),
-            now_micros(),
-            opts,
-            &mut |r| {
-                rejects.push(r);
-                Ok(())
-            },
-        )?;
-        if result.rerun {
-            without_failed(files.to_mut(), &result.failures);
-            earlier_failures.extend(result.failures);
-            continue;
-        }
-        break (store, rejects, result);
-    };
-    let Store::Memory(batches) = store else {
-        unreachable!("memory store")
-    };
-    let batches = batches.into_inner().expect("workers have finished");
-    let counts: Vec<u32> = batches.iter().map(|b| b.num_rows() as u32).collect();
-    let plans = result.index.plan(&counts);
-    // Each batch is dropped as soon as its winners are copied out, so the
-    // table is never held twice.
-    let mut out = Vec::with_capacity(batches.len());
-    for (b, plan) in batches.into_iter().zip(&plans) {
-        if plan.kept == 0 {
-            continue;
-        }
-        out.push(if plan.unchanged() {
-            b
-        } else {
-            plan.apply(&b, 0)?
-        });
-    }
+    let files = discover::discover(inputs)?;
+    let spill = SpillDir(std::env::temp_dir().join(format!("fleetops-spill-{}", run_id())));
+    let router = Router::new(Partitioning::None, opts.spill_at(), spill.0.clone());
+    let mut rejects = Vec::new();
+    let result = pipeline::run(&files, &router, now_micros(), opts, &mut rejects)?;
+    let sink = merge::MemorySink::default();
+    let outcome = merge::merge_all(
+        router.finish()?,
+        &Default::default(),
+        &result.failed,
+        false,
+        pipeline::threads(opts),
+        opts.budget(),
+        &sink,
+    )?;
+    drop(spill);
+    let batches = sink
+        .parts
+        .into_inner()
+        .expect("no panics hold this lock")
+        .into_values()
+        .flatten()
+        .collect();
     Ok(MemoryIngest {
-        batches: out,
+        batches,
         rejects,
         report: IngestReport {
-            counts: result.counts,
-            failures: all_failures(&all_files, earlier_failures, result.failures),
+            counts: counts_of(&result, &outcome),
+            failures: result.failures,
             notes: result.notes,
             rejects_file: None,
         },
     })
 }
 
-/// The failures of every attempt of a run, in read order.
-fn all_failures(
-    files: &[discover::InputFile],
-    mut earlier: Vec<FileFailure>,
-    last: Vec<FileFailure>,
-) -> Vec<FileFailure> {
-    earlier.extend(last);
-    if earlier.len() < 2 {
-        return earlier;
+/// A folder of spill files, removed when the run ends however it ends.
+struct SpillDir(PathBuf);
+
+impl Drop for SpillDir {
+    fn drop(&mut self) {
+        pipeline::route::remove_spill(&self.0);
     }
-    let order: std::collections::HashMap<&str, usize> = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.name.as_str(), i))
-        .collect();
-    earlier.sort_by_key(|f| order.get(f.file.as_str()).copied());
-    earlier
 }
 
-/// Drops the files that failed from a run to be repeated.
-fn without_failed(files: &mut Vec<discover::InputFile>, failures: &[FileFailure]) {
-    let failed: std::collections::HashSet<&str> =
-        failures.iter().map(|f| f.file.as_str()).collect();
-    files.retain(|f| !failed.contains(f.name.as_str()));
+fn counts_of(result: &pipeline::RunResult, outcome: &merge::Outcome) -> Counts {
+    debug_assert_eq!(
+        result.rows, outcome.new_rows,
+        "every decoded row was merged"
+    );
+    Counts {
+        rows: outcome.new_winners,
+        duplicates: outcome.new_rows - outcome.new_winners,
+        ..result.counts.clone()
+    }
+}
+
+/// The rejects file of a dataset run, written as rejects come (in read
+/// order) and cut back when a file fails part-way.
+struct RejectsFile {
+    path: PathBuf,
+    w: Option<BufWriter<File>>,
+    written: u64,
+}
+
+impl RejectSink for RejectsFile {
+    fn push(&mut self, r: FileReject) -> Result<()> {
+        let w = match &mut self.w {
+            Some(w) => w,
+            None => self.w.insert(BufWriter::new(
+                File::create(&self.path).map_err(|e| Error::io(&self.path, e))?,
+            )),
+        };
+        let line = reject_json(&r);
+        writeln!(w, "{line}").map_err(|e| Error::io(&self.path, e))?;
+        self.written += line.len() as u64 + 1;
+        Ok(())
+    }
+
+    fn mark(&mut self) -> Result<u64> {
+        Ok(self.written)
+    }
+
+    fn rollback(&mut self, mark: u64) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        if let Some(w) = &mut self.w {
+            w.flush().map_err(|e| Error::io(&self.path, e))?;
+            let f = w.get_mut();
+            f.set_len(mark).map_err(|e| Error::io(&self.path, e))?;
+            f.seek(SeekFrom::Start(mark))
+                .map_err(|e| Error::io(&self.path, e))?;
+        }
+        self.written = mark;
+        Ok(())
+    }
+}
+
+impl RejectsFile {
+    /// Makes the file durable; `false` when it holds nothing (and is gone).
+    fn finish(self) -> Result<bool> {
+        let Some(w) = self.w else {
+            return Ok(false);
+        };
+        let f = w
+            .into_inner()
+            .map_err(|e| Error::io(&self.path, e.into_error()))?;
+        if self.written == 0 {
+            drop(f);
+            std::fs::remove_file(&self.path).map_err(|e| Error::io(&self.path, e))?;
+            return Ok(false);
+        }
+        f.sync_all().map_err(|e| Error::io(&self.path, e))?;
+        Ok(true)
+    }
 }
 
 /// A dataset is redacted with one key or not at all: mixing would leave the
@@ -242,12 +277,10 @@ fn check_redaction(manifest: &dataset::Manifest, redaction: &str, out: &Path) ->
 
 /// Ingests export files into the dataset at `out`, merging with what is
 /// there (README "Dedup and incremental ingest") and committing atomically.
+/// Only the partitions the new records fall in are read and rewritten.
 pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<IngestReport> {
     let trace = Trace::new();
-    let all_files = discover::discover(inputs)?;
-    // Copied only when a run must be repeated without a file (20,000 pages
-    // take 5 ms to copy).
-    let mut files = std::borrow::Cow::Borrowed(all_files.as_slice());
+    let files = discover::discover(inputs)?;
     trace.mark("discover");
     let ds = Dataset::new(out);
     ds.check_writable()?;
@@ -256,213 +289,214 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     let mut manifest = ds.manifest()?;
     let redaction = RunLog::redaction_of(opts.redactor.as_deref());
     check_redaction(&manifest, &redaction, out)?;
-    // The existing table goes into the index first: new records win ties
-    // only with different content.
-    let existing = ds.parts()?;
-    // Room for the ids already there and about one per 700 input bytes.
-    let input_bytes = discover::estimate_bytes(&files);
-    let capacity = (input_bytes / 700).min(50_000_000) as usize;
-    let threads = pipeline::threads(opts);
-    let mut earlier_failures = Vec::new();
-    let (run_id, staging, store, row_counts, rejects_name, rejects_path, result) = loop {
-        let run_id = run_id();
-        let staging = ds.stage(&run_id)?;
-        let mut index = Index::with_capacity(capacity);
-        let mut row_counts = Vec::with_capacity(existing.len());
-        for (i, p) in existing.iter().enumerate() {
-            let mut rows = 0u32;
-            dataset::read_part(p, |b| {
-                let keys = Keys::of(&b, &index.hasher());
-                index.merge(&keys, 0..b.num_rows(), i as u32, rows, false, |_, _, _| {});
-                rows += b.num_rows() as u32;
-                Ok(())
-            })?;
-            row_counts.push(rows);
-        }
-        let store = Store::Parquet(pipeline::ParquetStore::new(
-            staging.operations_dir(),
-            run_id.clone(),
-            existing.len() as u32,
-            threads,
-        ));
-        let rejects_name = format!("{run_id}.ndjson");
-        let rejects_path = staging.rejects_dir().join(&rejects_name);
-        let mut rejects: Option<BufWriter<File>> = None;
-        let result = pipeline::run(&files, &store, index, now_micros(), opts, &mut |r| {
-            let w = match &mut rejects {
-                Some(w) => w,
-                None => rejects.insert(BufWriter::new(
-                    File::create(&rejects_path).map_err(|e| Error::io(&rejects_path, e))?,
-                )),
-            };
-            writeln!(w, "{}", reject_json(&r)).map_err(|e| Error::io(&rejects_path, e))
-        })?;
-        if let Some(w) = rejects.take() {
-            let f = w
-                .into_inner()
-                .map_err(|e| Error::io(&rejects_path, e.into_error()))?;
-            f.sync_all().map_err(|e| Error::io(&rejects_path, e))?;
-        }
-        if result.rerun {
-            // A file failed part-way: start again without it (the staging
-            // folder, with what this attempt wrote, goes with `staging`).
-            without_failed(files.to_mut(), &result.failures);
-            earlier_failures.extend(result.failures);
-            continue;
-        }
-        break (
-            run_id,
-            staging,
-            store,
-            row_counts,
-            rejects_name,
-            rejects_path,
-            result,
-        );
+    let stored = ds.stored()?;
+    let run_id = run_id();
+    let staging = ds.stage(&run_id)?;
+    let spill = SpillDir(staging.dir.join("_spill"));
+    let router = Router::new(Partitioning::ByDay, opts.spill_at(), spill.0.clone());
+    // A version 1 dataset is upgraded on the way: its rows go to their
+    // partitions as stored rows, read before every new record.
+    upgrade_flat(&stored.flat, &router)?;
+    let rejects_name = format!("{run_id}.ndjson");
+    let mut rejects = RejectsFile {
+        path: staging.rejects_dir().join(&rejects_name),
+        w: None,
+        written: 0,
     };
-
+    let result = pipeline::run(&files, &router, now_micros(), opts, &mut rejects)?;
+    let wrote_rejects = rejects.finish()?;
     trace.mark("decode");
-    // Settle: keep, drop or rewrite each part so only winners remain.
-    let Store::Parquet(store) = store else {
-        unreachable!("Parquet store")
-    };
-    let written = store.into_written();
-    let first_new = existing.len() as u32;
-    let mut row_counts = row_counts;
-    let mut sources: Vec<(PathBuf, bool)> = existing.iter().map(|p| (p.clone(), false)).collect();
-    for w in &written {
-        debug_assert_eq!(w.number as usize, sources.len() - existing.len());
-        sources.push((w.path.clone(), true));
-        row_counts.push(w.rows);
-    }
-    let placed = &result.placed;
-    // Usually no row lost after it was written and no winner needs a device
-    // id from another record: then every part stays as it is, which the
-    // index's counts show without a pass over every id.
-    let index = &result.index;
-    let last_part = index.parts().max(first_new + placed.len() as u32);
-    let all_kept = !index.needs_fills()
-        && (0..first_new).all(|p| index.winners_in(p) == row_counts[p as usize])
-        && (first_new..last_part).all(|p| {
-            let kept = placed
-                .get((p - first_new) as usize)
-                .and_then(Option::as_ref);
-            let written = kept.map_or(0, |(_, rows)| {
-                rows.iter().filter(|&&r| r != u32::MAX).count() as u32
-            });
-            index.winners_in(p) == written
-        });
-    let plan = || {
-        index.plan_mapped(&row_counts, |loc| {
-            if loc.part < first_new {
-                return loc;
-            }
-            let (file, rows) = placed[(loc.part - first_new) as usize]
-                .as_ref()
-                .expect("every batch holding a winner was written");
-            RowLoc {
-                part: first_new + file,
-                row: rows[loc.row as usize],
-            }
-        })
-    };
-    if cfg!(debug_assertions) && all_kept {
-        // The tests check the counts against the full plan.
-        assert!(plan().iter().all(dedup::PartPlan::unchanged));
-    }
-    let plans = (!all_kept).then(plan);
-    // Freeing a table of a million ids takes a while: not on the way.
-    let index = result.index;
-    std::thread::spawn(move || drop(index));
-    trace.mark("plan");
-    let ops_dir = staging.operations_dir();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let settle = |i: usize| -> Result<()> {
-        let (src, is_new) = &sources[i];
-        let plan = plans.as_ref().map(|p| &p[i]);
-        if plan.is_none_or(|p| p.unchanged()) {
-            if !*is_new {
-                let name = src.file_name().expect("part files have names");
-                staging.carry(src, &ops_dir.join(name))?;
-            }
-        } else if let Some(plan) = plan.filter(|p| p.kept > 0) {
-            // Some rows lost (or need a device id) after they were written.
-            let dest = ops_dir.join(format!("part-{run_id}-{i:05}-m.parquet"));
-            let mut w = dataset::parquet_writer(&dest)?;
-            let mut offset = 0usize;
-            dataset::read_part(src, |b| {
-                let kept = plan.apply(&b, offset)?;
-                offset += b.num_rows();
-                if kept.num_rows() > 0 {
-                    w.write(&kept)?;
-                }
-                Ok(())
-            })?;
-            w.close()?;
-        }
-        if *is_new && plan.is_some_and(|p| !p.unchanged()) {
-            std::fs::remove_file(src).map_err(|e| Error::io(src, e))?;
-        }
-        Ok(())
-    };
-    // Parts are independent: settle them on every core.
-    std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads.min(sources.len()).max(1))
-            .map(|_| {
-                s.spawn(|| -> Result<()> {
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if i >= sources.len() {
-                            return Ok(());
-                        }
-                        settle(i)?;
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("settling never panics"))
-            .collect::<Result<Vec<()>>>()
-    })?;
-    trace.mark("rewrite");
-    for p in std::fs::read_dir(&ops_dir).map_err(|e| Error::io(&ops_dir, e))? {
-        let p = p.map_err(|e| Error::io(&ops_dir, e))?.path();
-        File::open(&p)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| Error::io(&p, e))?;
-    }
-
-    trace.mark("settle");
-    let failures = all_failures(&all_files, earlier_failures, result.failures);
-    // Earlier runs' rejects stay.
-    let old_rejects = ds.root.join(dataset::REJECTS_DIR);
-    if let Ok(rd) = std::fs::read_dir(&old_rejects) {
-        for e in rd.flatten() {
-            staging.carry(&e.path(), &staging.rejects_dir().join(e.file_name()))?;
-        }
-    }
-    let wrote_rejects = rejects_path.exists();
+    let mut routed = router.finish()?;
+    tracing::info!(
+        spilled_bytes = routed.spilled_bytes,
+        partitions = routed.parts.len(),
+        "routed"
+    );
+    place_ids(&ds, &stored, &staging, &run_id, &mut routed)?;
+    trace.mark("place");
+    let sink = merge::DatasetSink::new(&staging, &run_id);
+    let outcome = merge::merge_all(
+        routed,
+        &stored.partitions,
+        &result.failed,
+        false,
+        pipeline::threads(opts),
+        opts.budget(),
+        &sink,
+    )?;
+    drop(spill);
+    trace.mark("merge");
+    sink.sync()?;
+    dataset::sync_dir(&staging.operations_dir())?;
+    let counts = counts_of(&result, &outcome);
+    carry_rejects(&ds, &staging)?;
+    manifest.version = dataset::FORMAT_VERSION;
     manifest.runs.push(RunLog {
         run_id,
         finished_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
-        files: result.counts.files,
-        records: result.counts.records,
-        rows: result.counts.rows,
-        duplicates: result.counts.duplicates,
-        rejected: result.counts.rejected,
-        repaired: result.counts.repaired,
-        failed_files: failures.iter().map(|f| f.file.clone()).collect(),
+        files: counts.files,
+        records: counts.records,
+        rows: counts.rows,
+        duplicates: counts.duplicates,
+        rejected: counts.rejected,
+        repaired: counts.repaired,
+        failed_files: result.failures.iter().map(|f| f.file.clone()).collect(),
         rejects_file: wrote_rejects.then(|| format!("{}/{rejects_name}", dataset::REJECTS_DIR)),
         redaction: Some(redaction),
     });
     staging.commit(&manifest)?;
     trace.mark("commit");
     Ok(IngestReport {
-        counts: result.counts,
-        failures,
+        counts,
+        failures: result.failures,
         notes: result.notes,
         rejects_file: wrote_rejects.then(|| ds.root.join(dataset::REJECTS_DIR).join(rejects_name)),
+    })
+}
+
+/// Puts each id of the run in one partition (see `id_index`), moving the
+/// records that arrived elsewhere, and writes the run's index entries
+/// beside the stored ones.
+fn place_ids(
+    ds: &Dataset,
+    stored: &dataset::StoredFiles,
+    staging: &dataset::Staging,
+    run_id: &str,
+    routed: &mut pipeline::route::Routed,
+) -> Result<()> {
+    let index_dir = staging.dir.join(id_index::INDEX_DIR);
+    std::fs::create_dir_all(&index_dir).map_err(|e| Error::io(&index_dir, e))?;
+    let mut runs = id_index::runs(&ds.root)?;
+    // Past this many runs, a lookup's merge of them costs more than
+    // writing them as one: the run's lookup writes the whole index anew.
+    let whole = runs.len() >= MAX_INDEX_RUNS;
+    if !whole {
+        for r in &runs {
+            staging.carry(r, &index_dir.join(r.file_name().expect("runs have names")))?;
+        }
+    }
+    if runs.is_empty() && !stored.partitions.is_empty() {
+        // No index (deleted by hand): rebuilt once from the stored ids.
+        let path = index_dir.join(format!("ids-{run_id}-0.bin"));
+        id_index::rebuild(
+            &stored.partitions,
+            &staging.dir.join("_spill/rebuild"),
+            &path,
+        )?;
+        runs.push(path);
+    }
+    let Some(seen) = routed.seen.take() else {
+        return dataset::sync_dir(&index_dir);
+    };
+    let out = index_dir.join(format!("ids-{run_id}-1.bin"));
+    let placement = id_index::place(seen, &runs, &out, whole)?;
+    if placement.new_ids == 0 && !whole {
+        std::fs::remove_file(&out).map_err(|e| Error::io(&out, e))?;
+    }
+    routed.relocate(&placement.moves, &placement.affected)?;
+    dataset::sync_dir(&index_dir)
+}
+
+/// Index runs a dataset keeps before an ingest writes them as one.
+const MAX_INDEX_RUNS: usize = 8;
+
+/// Feeds the files of a version 1 dataset to `router` as stored rows.
+fn upgrade_flat(flat: &[PathBuf], router: &Router) -> Result<()> {
+    for f in flat {
+        dataset::read_part(f, |b| {
+            let n = b.num_rows() as u32;
+            router.add(b, vec![(0, n)])
+        })?;
+    }
+    Ok(())
+}
+
+/// Earlier runs' rejects stay.
+fn carry_rejects(ds: &Dataset, staging: &dataset::Staging) -> Result<()> {
+    let old = ds.root.join(dataset::REJECTS_DIR);
+    if let Ok(rd) = std::fs::read_dir(&old) {
+        for e in rd.flatten() {
+            staging.carry(&e.path(), &staging.rejects_dir().join(e.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
+/// What [`compact`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CompactReport {
+    /// Partitions whose files were folded into one.
+    pub partitions: u64,
+    /// Parquet files of the table before.
+    pub files_before: u64,
+    /// Parquet files of the table after.
+    pub files_after: u64,
+}
+
+/// Folds each partition of the dataset at `dir` into one file (and
+/// upgrades a version 1 dataset), atomically and under the dataset's lock;
+/// the rows do not change, and compacting again does nothing.
+pub fn compact(dir: &Path, opts: &Options) -> Result<CompactReport> {
+    let ds = Dataset::new(dir);
+    if !Dataset::is_dataset(dir) {
+        return Err(Error::Dataset {
+            path: dir.to_path_buf(),
+            message: "is not a fleetops dataset (no _fleetops.json)".into(),
+        });
+    }
+    let _lock = ds.lock(opts.wait_for_lock)?;
+    ds.clean_stale()?;
+    let mut manifest = ds.manifest()?;
+    let stored = ds.stored()?;
+    let files_before =
+        (stored.flat.len() + stored.partitions.values().map(Vec::len).sum::<usize>()) as u64;
+    let partitions = stored.partitions.values().filter(|f| f.len() > 1).count() as u64;
+    if partitions == 0 && stored.flat.is_empty() && id_index::runs(dir)?.len() <= 1 {
+        return Ok(CompactReport {
+            partitions: 0,
+            files_before,
+            files_after: files_before,
+        });
+    }
+    let run_id = run_id();
+    let staging = ds.stage(&run_id)?;
+    let spill = SpillDir(staging.dir.join("_spill"));
+    let router = Router::new(Partitioning::ByDay, opts.spill_at(), spill.0.clone());
+    upgrade_flat(&stored.flat, &router)?;
+    let mut routed = router.finish()?;
+    place_ids(&ds, &stored, &staging, &run_id, &mut routed)?;
+    // The index runs become one.
+    let index_dir = staging.dir.join(id_index::INDEX_DIR);
+    let runs = id_index::runs(&staging.dir)?;
+    if runs.len() > 1 {
+        id_index::merge_runs(&runs, &index_dir.join(format!("ids-{run_id}-2.bin")))?;
+        for r in &runs {
+            std::fs::remove_file(r).map_err(|e| Error::io(r, e))?;
+        }
+        dataset::sync_dir(&index_dir)?;
+    }
+    let sink = merge::DatasetSink::new(&staging, &run_id);
+    merge::merge_all(
+        routed,
+        &stored.partitions,
+        &Default::default(),
+        true,
+        pipeline::threads(opts),
+        opts.budget(),
+        &sink,
+    )?;
+    drop(spill);
+    sink.sync()?;
+    dataset::sync_dir(&staging.operations_dir())?;
+    carry_rejects(&ds, &staging)?;
+    manifest.version = dataset::FORMAT_VERSION;
+    staging.commit(&manifest)?;
+    let after = ds.stored()?;
+    Ok(CompactReport {
+        partitions: partitions + u64::from(!stored.flat.is_empty()),
+        files_before,
+        files_after: (after.flat.len() + after.partitions.values().map(Vec::len).sum::<usize>())
+            as u64,
     })
 }

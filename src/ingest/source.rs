@@ -1,16 +1,20 @@
 //! Opening an input file and cutting it into units of work.
 //!
 //! Gzip is recognised by its magic bytes, a UTF-8 BOM is skipped and UTF-16
-//! (Windows PowerShell's `Out-File` default) is converted. NDJSON is cut at
-//! line ends into blocks that workers decode in parallel; anything else is a
-//! document, read whole.
+//! (Windows PowerShell's `Out-File` default) is converted while it is read.
+//! NDJSON is cut at line ends into blocks that workers decode in parallel; a
+//! top-level array larger than a block is cut between its elements
+//! (`array`); any other document is read whole.
+
+mod array;
+mod utf16;
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 
 use flate2::read::MultiGzDecoder;
 
-use super::decode::{Unit, WorkKind};
+use super::decode::{Location, Unit, WorkKind};
 use super::discover::InputFile;
 
 /// Why a whole input file could not be read. The text of each is what a
@@ -47,7 +51,8 @@ pub enum ReadError {
         /// The expansion allowed past the first 16 MiB.
         ratio: u64,
     },
-    /// A JSON document (anything but NDJSON) over `--max-document-bytes`.
+    /// A JSON document read whole (anything but NDJSON or a top-level
+    /// array) over `--max-document-bytes`.
     #[error(
         "the JSON document is larger than {limit} bytes (--max-document-bytes); split it, or \
          export it as NDJSON"
@@ -74,7 +79,8 @@ pub const DEFAULT_BLOCK: usize = 4 << 20;
 /// Limits on what one file may hold.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// A JSON document (anything but NDJSON) is read whole: at most this many bytes.
+    /// A JSON document other than NDJSON or a top-level array is read
+    /// whole: at most this many bytes.
     pub max_document_bytes: u64,
     /// One record (an NDJSON line, an element of a page): longer ones are rejected.
     pub max_record_bytes: usize,
@@ -83,7 +89,7 @@ pub struct Limits {
     /// Expansion a compressed file may reach (output / input) past its first
     /// 16 MiB: JSON compresses 10–30×, a decompression bomb 1000× and more.
     pub max_compression_ratio: u64,
-    /// Bytes of NDJSON per unit of work.
+    /// Bytes of NDJSON (or of a large array's elements) per unit of work.
     pub block_bytes: usize,
 }
 
@@ -178,6 +184,12 @@ impl Source {
         })
     }
 
+    /// Reads from `r` (bytes of a file, standard input, or any other
+    /// stream), as from an opened file.
+    pub fn from_reader(r: Box<dyn Read + Send>) -> Source {
+        Source { r }
+    }
+
     /// Reads a file smaller than a block whole into `buf`, which keeps its
     /// length (a block) between files, so nothing is allocated or zeroed
     /// per file and the bytes are decoded while still in the reading core's
@@ -253,17 +265,15 @@ impl Source {
             buf = Vec::with_capacity(block + (block >> 2));
             more = fill(&mut *r, &mut buf, block).map_err(read_error)?;
         }
+        if is_utf16(&buf) {
+            // Converted as it is read, then cut like UTF-8 text.
+            let little = buf[0] == 0xFF;
+            r = Box::new(utf16::Utf16::new(&buf[2..], r, little));
+            buf.clear();
+            more = fill(&mut *r, &mut buf, block).map_err(read_error)?;
+        }
         match start(&buf, more) {
-            Start::Utf16 => {
-                read_rest(&mut *r, &mut buf, limits)?;
-                let data = utf16(&buf, buf[0] == 0xFF)?;
-                let data = data
-                    .strip_prefix("\u{feff}".as_bytes())
-                    .map(<[u8]>::to_vec)
-                    .unwrap_or(data);
-                let n = data.len() as u64;
-                emit(WorkKind::Document { data }, n)
-            }
+            Start::Utf16 => unreachable!("converted above"),
             Start::Blank => Ok(()), // empty file: zero records
             Start::Lines { bom } => {
                 buf.drain(..bom);
@@ -271,6 +281,9 @@ impl Source {
             }
             Start::Document { bom } => {
                 buf.drain(..bom);
+                if more && buf.trim_ascii_start().starts_with(b"[") {
+                    return array::split(&mut *r, buf, more, block, limits, emit);
+                }
                 if more {
                     read_rest(&mut *r, &mut buf, limits)?;
                 }
@@ -325,7 +338,7 @@ impl OpenDir {
 
 /// How a file's first bytes say to read it.
 enum Start {
-    /// UTF-16 text, to convert whole.
+    /// UTF-16 text (a byte order mark), to convert.
     Utf16,
     /// Nothing but whitespace, and the file ended.
     Blank,
@@ -338,7 +351,7 @@ enum Start {
 /// Tells from the first bytes read, `buf` (more may follow when `more`),
 /// how the file is read.
 fn start(buf: &[u8], more: bool) -> Start {
-    if buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]) {
+    if is_utf16(buf) {
         return Start::Utf16;
     }
     let bom = if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -366,6 +379,11 @@ fn start(buf: &[u8], more: bool) -> Start {
     } else {
         Start::Document { bom }
     }
+}
+
+/// Whether the bytes open with a UTF-16 byte order mark (LE or BE).
+fn is_utf16(buf: &[u8]) -> bool {
+    buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF])
 }
 
 /// Decompresses `head` (the bytes already read) followed by the rest of `raw`.
@@ -417,21 +435,6 @@ fn read_error(e: io::Error) -> ReadError {
         },
         _ => ReadError::Unreadable(e),
     }
-}
-
-fn utf16(data: &[u8], little: bool) -> Result<Vec<u8>, ReadError> {
-    let units = data[2..].chunks(2).map(|c| {
-        let pair = [c[0], *c.get(1).unwrap_or(&0)];
-        if little {
-            u16::from_le_bytes(pair)
-        } else {
-            u16::from_be_bytes(pair)
-        }
-    });
-    char::decode_utf16(units)
-        .collect::<Result<String, _>>()
-        .map(String::into_bytes)
-        .map_err(ReadError::NotUtf16)
 }
 
 /// True when the first line of `data` is a complete JSON value: the file is
@@ -521,9 +524,13 @@ fn ndjson(
                             }
                         }
                     }
+                    let location = Location {
+                        line: Some(first_line),
+                        ..Location::default()
+                    };
                     emit(
                         WorkKind::Oversize {
-                            line: first_line,
+                            location,
                             head,
                             bytes,
                         },
@@ -557,7 +564,10 @@ mod tests {
         match kind {
             WorkKind::Lines { data, first_line } => (format!("lines@{first_line}"), data),
             WorkKind::Document { data } => ("document".into(), data),
-            WorkKind::Oversize { line, .. } => (format!("oversize@{line}"), Vec::new()),
+            WorkKind::Elements {
+                data, first_index, ..
+            } => (format!("elements@{first_index}"), data),
+            WorkKind::Oversize { location, .. } => (format!("oversize@{location}"), Vec::new()),
         }
     }
 
@@ -589,7 +599,9 @@ mod tests {
             Whole::Unit(Some(Unit::Document { data })) => {
                 by_worker.push(("document".into(), data.to_vec()))
             }
-            Whole::Unit(Some(Unit::Oversize { .. })) => unreachable!("not from a whole read"),
+            Whole::Unit(Some(Unit::Oversize { .. } | Unit::Elements { .. })) => {
+                unreachable!("not from a whole read")
+            }
             Whole::Rest { head, more } => source
                 .split(Some((head, more)), &limits, &mut |w, _| {
                     by_worker.push(named(w));

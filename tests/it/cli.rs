@@ -870,11 +870,11 @@ fn table_escapes_control_characters() {
     assert_eq!(stdout(&o), "s\n\"a\u{1b}[31mred\nx\"\n");
 }
 
-/// `--hold-rows 1` writes every batch as soon as it is merged (so duplicates
-/// arrive after their earlier copy was written and files are rewritten):
-/// the same counts and the same table as the default.
+/// `--memory-budget 1` spills every decoded batch to disk at once (so every
+/// row is read back for the merge): the same counts and the same table as
+/// the default.
 #[test]
-fn hold_rows_changes_memory_not_the_table() {
+fn memory_budget_changes_memory_not_the_table() {
     let dir = tempfile::tempdir().unwrap();
     let sample = sample_data();
     let sample = sample.to_str().unwrap();
@@ -900,7 +900,7 @@ fn hold_rows_changes_memory_not_the_table() {
     let (counts, rows) = table("default", &[]);
     assert_eq!(counts["rows"], json!(435));
     assert_eq!(rows.lines().count(), 436);
-    assert_eq!(table("held", &["--hold-rows", "1"]), (counts, rows));
+    assert_eq!(table("spilled", &["--memory-budget", "1"]), (counts, rows));
 }
 
 /// Standard input is cut by the reader thread while workers read the named

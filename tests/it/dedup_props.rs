@@ -183,11 +183,11 @@ proptest! {
              proptest::collection::vec(rec(), 0..24)),
             1..4),
         split in 0usize..4,
-        // Rows held before writing: 1 writes every batch at once, so most
-        // duplicates arrive after their earlier copy was written.
-        hold in prop_oneof![Just(0usize), Just(1), Just(7)],
+        // Memory budget: 1 byte spills every batch as soon as it is
+        // decoded, so the merge reads every row back from spill files.
+        budget in prop_oneof![Just(0usize), Just(1), Just(4096)],
     ) {
-        let opts = Options { hold_rows: hold, ..Options::default() };
+        let opts = Options { memory_budget: budget, ..Options::default() };
         let mut files = files;
         for (shape, recs) in &mut files {
             if *shape == Shape::Ndjson && matches!(recs.first(), Some(Rec::Malformed)) {
@@ -231,11 +231,11 @@ proptest! {
 
         // Everything again: nothing changes, no file is rewritten.
         if !expected.is_empty() {
-            let parts = fleetops::internals::ingest::Dataset::new(&out).parts().unwrap();
+            let parts = fleetops::internals::ingest::Dataset::new(&out).files().unwrap();
             let again = ingest::ingest_dataset(&paths, &out, &opts).unwrap();
             prop_assert_eq!(again.counts.rows, 0);
             prop_assert_eq!(again.counts.duplicates, records - rejected);
-            prop_assert_eq!(fleetops::internals::ingest::Dataset::new(&out).parts().unwrap(), parts);
+            prop_assert_eq!(fleetops::internals::ingest::Dataset::new(&out).files().unwrap(), parts);
             prop_assert_eq!(&read_table(&out), &expected);
         }
     }

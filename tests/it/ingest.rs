@@ -519,13 +519,13 @@ fn ingesting_twice_changes_nothing() {
     assert_eq!(first.counts, counts(2, 4, 2, 1, 1, 1));
     let before = read_dataset(&out);
     let ingested_at_before = ingested_at(&out);
-    let parts_before = dataset::Dataset::new(&out).parts().unwrap();
+    let parts_before = dataset::Dataset::new(&out).files().unwrap();
     let second: IngestReport = ingest::ingest_dataset(&[p, q], &out, &Options::default()).unwrap();
     assert_eq!(second.counts, counts(2, 4, 0, 3, 1, 1));
     assert_eq!(read_dataset(&out), before, "lineage included");
     assert_eq!(ingested_at(&out), ingested_at_before, "no row rewritten");
     assert_eq!(
-        dataset::Dataset::new(&out).parts().unwrap(),
+        dataset::Dataset::new(&out).files().unwrap(),
         parts_before,
         "no file rewritten"
     );
@@ -564,13 +564,13 @@ fn ingesting_tied_records_twice_keeps_the_stored_winner() {
         Some("succeeded"),
         "read last wins"
     );
-    let parts_before = dataset::Dataset::new(&out).parts().unwrap();
+    let parts_before = dataset::Dataset::new(&out).files().unwrap();
     let second =
         ingest::ingest_dataset(&[a.clone(), b.clone()], &out, &Options::default()).unwrap();
     assert_eq!(second.counts, counts(2, 2, 0, 2, 0, 0));
     assert_eq!(read_dataset(&out), before);
     assert_eq!(ingested_at(&out), written, "no row rewritten");
-    assert_eq!(dataset::Dataset::new(&out).parts().unwrap(), parts_before);
+    assert_eq!(dataset::Dataset::new(&out).files().unwrap(), parts_before);
     // Only `a` again: the tie is read last now, so it replaces the row.
     let third = ingest::ingest_dataset(&[a], &out, &Options::default()).unwrap();
     assert_eq!(third.counts, counts(1, 1, 1, 0, 0, 0));
@@ -594,12 +594,12 @@ fn ingesting_sample_data_twice_changes_nothing() {
     assert_eq!(first.counts, counts(18, 537, 435, 96, 6, 3));
     let before = read_dataset(&out);
     let written = ingested_at(&out);
-    let parts_before = dataset::Dataset::new(&out).parts().unwrap();
+    let parts_before = dataset::Dataset::new(&out).files().unwrap();
     let second = ingest::ingest_dataset(&input, &out, &Options::default()).unwrap();
     assert_eq!(second.counts, counts(18, 537, 0, 531, 6, 3));
     assert_eq!(read_dataset(&out), before);
     assert_eq!(ingested_at(&out), written, "no row rewritten");
-    assert_eq!(dataset::Dataset::new(&out).parts().unwrap(), parts_before);
+    assert_eq!(dataset::Dataset::new(&out).files().unwrap(), parts_before);
 }
 
 #[test]
@@ -816,9 +816,10 @@ fn a_file_failing_part_way_contributes_nothing() {
     let inputs = [good, cut.clone(), late];
     let opts = Options {
         keep_going: true,
-        // Small blocks and nothing held: the cut file's first blocks are
-        // merged and written before its end turns out to be missing.
-        hold_rows: 1,
+        // Small blocks, every batch spilled at once: the cut file's first
+        // blocks are decoded and spilled before its end turns out to be
+        // missing.
+        memory_budget: 1,
         limits: ingest::Limits {
             block_bytes: 4096,
             ..Default::default()
@@ -958,7 +959,7 @@ fn a_large_file_inside_a_bundle_of_small_ones() {
     write(&dir, "a-099-big.ndjson", big.as_bytes());
     let opts = Options {
         threads: 2,
-        hold_rows: 1,
+        memory_budget: 1,
         limits: ingest::Limits {
             block_bytes: 4096,
             ..ingest::Limits::default()

@@ -176,13 +176,29 @@ pub fn dataset_batches(dir: &Path) -> Vec<RecordBatch> {
 
 /// The same, or the error of a part that cannot be read (one that vanished
 /// under a reader while an ingest swapped in a new state).
+///
+/// A read that spans an ingest's swap of the folder (the `operations`
+/// folder is another one afterwards) is refused, as a reader that cares
+/// about whole states does: the day folders are listed, then read by path.
 pub fn try_dataset_batches(dir: &Path) -> fleetops::Result<Vec<RecordBatch>> {
+    use std::os::unix::fs::MetadataExt;
+    let inode = || {
+        std::fs::metadata(dir.join("operations"))
+            .map(|m| m.ino())
+            .ok()
+    };
+    let before = inode();
     let mut batches = Vec::new();
-    for p in Dataset::new(dir).parts()? {
+    for p in Dataset::new(dir).files()? {
         dataset::read_part(&p, |b| {
             batches.push(b);
             Ok(())
         })?;
+    }
+    if inode() != before {
+        return Err(fleetops::Error::Internal(
+            "the dataset changed while it was read".into(),
+        ));
     }
     Ok(batches)
 }

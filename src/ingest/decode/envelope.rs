@@ -73,6 +73,24 @@ impl Sink<'_, '_> {
         }
     }
 
+    /// Decodes a run of elements of a large top-level array, given as an
+    /// array of their own (`[`, the elements, `]`) whose first element is
+    /// `first_index` in the file's: read exactly as [`Self::document`] reads
+    /// the whole array, each reject given its index there.
+    pub(super) fn elements(
+        &mut self,
+        data: &[u8],
+        first_index: u64,
+    ) -> Result<(), serde_json::Error> {
+        let hint = self.ctx.path_device.clone();
+        let from = self.out.rejects.len();
+        self.document(data, Location::default(), hint.as_deref())?;
+        for r in &mut self.out.rejects[from..] {
+            r.location.index = r.location.index.map(|i| i + first_index);
+        }
+        Ok(())
+    }
+
     /// Expands a document into its records; `Err` when it is not valid JSON
     /// (then nothing was appended: the whole document is parsed before any
     /// record is).

@@ -454,7 +454,7 @@ mod tests {
         assert_eq!(report.counts.rejected, 1);
 
         let mut notes = Vec::new();
-        for part in Dataset::new(&out).parts().expect("parts") {
+        for part in Dataset::new(&out).files().expect("parts") {
             dataset::read_part(&part, |b| {
                 assert_eq!(b.schema().field(idx::TEST_NOTE).name(), col::TEST_NOTE);
                 let ids = b.column(idx::ID).as_string::<i32>();

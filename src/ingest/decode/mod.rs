@@ -17,8 +17,8 @@
 //! - [`batch`]: rows into Arrow record batches.
 //!
 //! This file ties them together: [`decode_work`] and [`UnitsDecoder`] take a
-//! unit of work (a run of complete NDJSON lines or a whole document) and
-//! give one batch plus rejects.
+//! unit of work (a run of complete NDJSON lines, a whole document, or a run
+//! of elements of a large array) and give one batch plus rejects.
 
 // Internal steps (reached only through `crate::internals`): documented at
 // module level.
@@ -85,15 +85,58 @@ pub enum WorkKind {
         /// The document's bytes (UTF-8, no BOM).
         data: Vec<u8>,
     },
-    /// An NDJSON line over the record size limit, skipped while reading.
+    /// Consecutive elements of a top-level JSON array too large to read
+    /// whole, cut at element boundaries while reading (README "Input").
+    Elements {
+        /// An array of its own (`[`, the elements as the file has them,
+        /// `]`), decoded as the whole array would decode these elements.
+        data: Vec<u8>,
+        /// The 0-based index of its first element in the file's array.
+        first_index: u64,
+        /// How many elements it holds (the rows to make room for).
+        count: u64,
+        /// Where `data` starts in the file, so that the message for a
+        /// malformed file names the same place as when it is read whole.
+        origin: TextPos,
+    },
+    /// A record over the record size limit, skipped while reading.
     Oversize {
-        /// Its 1-based line number.
-        line: u64,
+        /// Where it stands: its line, or its index in the top-level array.
+        location: Location,
         /// Its first bytes (for the reject's `record`).
         head: Vec<u8>,
         /// Its length in bytes.
         bytes: u64,
     },
+}
+
+/// A place in a document, as serde_json counts it in its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextPos {
+    /// 1-based line.
+    pub line: u64,
+    /// Bytes before the place on its line.
+    pub column: u64,
+}
+
+impl TextPos {
+    /// The start of a document.
+    pub const START: TextPos = TextPos { line: 1, column: 0 };
+
+    /// The place `text.len()` bytes after this one, `text` being what lies
+    /// between them.
+    pub fn after(self, text: &[u8]) -> TextPos {
+        match memchr::memrchr(b'\n', text) {
+            None => TextPos {
+                line: self.line,
+                column: self.column + text.len() as u64,
+            },
+            Some(last) => TextPos {
+                line: self.line + memchr::memchr_iter(b'\n', text).count() as u64,
+                column: (text.len() - last - 1) as u64,
+            },
+        }
+    }
 }
 
 /// A unit of work as the decoder reads it: borrowed, so a worker can decode
@@ -112,10 +155,21 @@ pub enum Unit<'a> {
         /// The document's bytes.
         data: &'a [u8],
     },
+    /// [`WorkKind::Elements`], borrowed.
+    Elements {
+        /// The elements, as an array of their own.
+        data: &'a [u8],
+        /// The index of the first in the file's array.
+        first_index: u64,
+        /// How many it holds.
+        count: u64,
+        /// Where `data` starts in the file.
+        origin: TextPos,
+    },
     /// [`WorkKind::Oversize`], borrowed.
     Oversize {
-        /// Its 1-based line number.
-        line: u64,
+        /// Where it stands.
+        location: Location,
         /// Its first bytes.
         head: &'a [u8],
         /// Its length in bytes.
@@ -132,8 +186,23 @@ impl WorkKind {
                 first_line: *first_line,
             },
             WorkKind::Document { data } => Unit::Document { data },
-            WorkKind::Oversize { line, head, bytes } => Unit::Oversize {
-                line: *line,
+            WorkKind::Elements {
+                data,
+                first_index,
+                count,
+                origin,
+            } => Unit::Elements {
+                data,
+                first_index: *first_index,
+                count: *count,
+                origin: *origin,
+            },
+            WorkKind::Oversize {
+                location,
+                head,
+                bytes,
+            } => Unit::Oversize {
+                location: *location,
                 head,
                 bytes: *bytes,
             },
@@ -145,7 +214,9 @@ impl Unit<'_> {
     /// Input bytes the unit holds.
     pub fn len(&self) -> usize {
         match self {
-            Unit::Lines { data, .. } | Unit::Document { data } => data.len(),
+            Unit::Lines { data, .. } | Unit::Document { data } | Unit::Elements { data, .. } => {
+                data.len()
+            }
             Unit::Oversize { .. } => 0,
         }
     }
@@ -153,6 +224,16 @@ impl Unit<'_> {
     /// Whether it holds no input bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Rows to make room for: a run of elements says how many it holds (a
+    /// pretty-printed array has twice the bytes per record of NDJSON, and
+    /// the builders' room stays with the batch).
+    fn rows_estimate(&self) -> usize {
+        match self {
+            Unit::Elements { count, .. } => *count as usize + 1,
+            _ => row_estimate(self.len()),
+        }
     }
 }
 
@@ -288,7 +369,7 @@ pub fn decode_work(
     ingested_at: i64,
 ) -> Result<DecodeOutput, String> {
     let unit = work.unit();
-    let mut builder = OperationsBuilder::with_capacity(row_estimate(unit.len()));
+    let mut builder = OperationsBuilder::with_capacity(unit.rows_estimate());
     let mut out = decode_into(unit, ctx, &mut builder)?;
     if !builder.is_empty() {
         let n = builder.len();
@@ -313,8 +394,12 @@ pub fn decode_units<'a>(
     units: impl IntoIterator<Item = (&'a WorkKind, &'a FileContext)> + Clone,
     ingested_at: i64,
 ) -> UnitsOutput {
-    let bytes = units.clone().into_iter().map(|(w, _)| w.unit().len()).sum();
-    let mut decoder = UnitsDecoder::new(bytes);
+    let rows = units
+        .clone()
+        .into_iter()
+        .map(|(w, _)| w.unit().rows_estimate())
+        .sum();
+    let mut decoder = UnitsDecoder::with_rows(rows);
     for (work, ctx) in units {
         decoder.push(work.unit(), ctx);
     }
@@ -333,8 +418,12 @@ pub struct UnitsDecoder<'c> {
 impl<'c> UnitsDecoder<'c> {
     /// A decoder with room for about `bytes` of input.
     pub fn new(bytes: usize) -> Self {
+        Self::with_rows(row_estimate(bytes))
+    }
+
+    fn with_rows(rows: usize) -> Self {
         UnitsDecoder {
-            builder: OperationsBuilder::with_capacity(row_estimate(bytes)),
+            builder: OperationsBuilder::with_capacity(rows),
             lineage: Vec::new(),
             out: UnitsOutput::default(),
             bytes: 0,
@@ -387,16 +476,16 @@ fn decode_into(
     };
     match work {
         Unit::Lines { data, first_line } => sink.lines(data, first_line),
-        Unit::Oversize { line, head, bytes } => {
+        Unit::Oversize {
+            location,
+            head,
+            bytes,
+        } => {
             let reason = format!(
                 "record is {bytes} bytes, over the limit of {} (--max-record-bytes)",
                 ctx.max_record_bytes
             );
-            let loc = Location {
-                line: Some(line),
-                ..Location::default()
-            };
-            sink.reject(loc, reason, head);
+            sink.reject(location, reason, head);
         }
         Unit::Document { data } => {
             let hint = ctx.path_device.clone();
@@ -406,17 +495,63 @@ fn decode_into(
                 if envelope::looks_like_ndjson(data) {
                     sink.out = DecodeOutput::default();
                     sink.lines(data, 1);
-                } else if e.is_eof() {
-                    return Err(format!(
-                        "the JSON is cut off ({e}); the file is incomplete: export it again"
-                    ));
                 } else {
-                    return Err(format!("not valid JSON ({e})"));
+                    return Err(unreadable(&e, TextPos::START));
                 }
             }
         }
+        Unit::Elements {
+            data,
+            first_index,
+            origin,
+            ..
+        } => sink
+            .elements(data, first_index)
+            .map_err(|e| unreadable(&e, origin))?,
     }
     Ok(sink.out)
+}
+
+/// Why a document is unreadable, `e` being serde_json's error for text that
+/// starts at `origin` in it: the place is named in the whole document.
+pub(crate) fn unreadable(e: &serde_json::Error, origin: TextPos) -> String {
+    if e.line() == 0 {
+        return unreadable_text(&e.to_string(), e.is_eof());
+    }
+    let (line, column) = (e.line() as u64, e.column() as u64);
+    let at = if line == 1 {
+        TextPos {
+            line: origin.line,
+            column: origin.column + column,
+        }
+    } else {
+        TextPos {
+            line: origin.line + line - 1,
+            column,
+        }
+    };
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let what = text.strip_suffix(&suffix).unwrap_or(&text);
+    unreadable_at(what, at, e.is_eof())
+}
+
+/// [`unreadable`] for a fault found without serde_json: `what` in its
+/// words (`trailing comma`), `at` the place as it counts it (the column of
+/// a byte is 1-based, of the end of the input the bytes on its line).
+pub(crate) fn unreadable_at(what: &str, at: TextPos, eof: bool) -> String {
+    unreadable_text(
+        &format!("{what} at line {} column {}", at.line, at.column),
+        eof,
+    )
+}
+
+fn unreadable_text(e: &str, eof: bool) -> String {
+    if eof {
+        format!("the JSON is cut off ({e}); the file is incomplete: export it again")
+    } else {
+        format!("not valid JSON ({e})")
+    }
 }
 
 /// Parses one record's JSON: by the scanner, else by serde. `Err` is
