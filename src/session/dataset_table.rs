@@ -1,31 +1,39 @@
 //! The `operations` table of a dataset folder: its Parquet files as a
-//! listing table, narrowed for each query to the day folders that can hold
-//! the rows its filters on `created_date_time` ask for.
+//! listing table, narrowed for each query bounded in `created_date_time` to
+//! the files whose statistics can hold the rows it asks for.
 //!
 //! A dataset keeps its rows in `operations/created_date=YYYY-MM-DD/` folders
 //! (the UTC day of creation), rows without a creation time in
-//! `created_date=unknown/`, and, written by older versions, flat files in
-//! `operations/` itself. The day is not a column of the table: a query over
-//! a week names `created_date_time`, and this table turns that into the
-//! folders to list, so a week of a year-long dataset lists, opens and reads
-//! a week's files. Within the files, Parquet statistics prune the rest.
+//! `created_date=unknown/`, and, written by version 1, flat files in
+//! `operations/` itself. The folder names are not trusted: an id stays in the
+//! folder it was first stored in (README, "Where a row lives"), so a day's
+//! folder can hold a row whose export later gave it another creation day,
+//! and `unknown` one that was given a day after it was stored. Each file's
+//! minimum, maximum and NULL count of `created_date_time` decide instead.
+//! They come from the file's footer, read once per session and kept in the
+//! session's statistics cache (the report's totals read every footer
+//! anyway); the day folders are what makes them narrow. A week of a
+//! year-long dataset then opens and reads a week's files (and a file that
+//! holds a row of that week, wherever it is), and statistics prune inside
+//! them. Filters on other columns, even other times, leave every file in.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
-use chrono::NaiveDate;
 use datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
-use datafusion::common::ScalarValue;
 use datafusion::common::stats::Precision;
+use datafusion::common::{ScalarValue, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl, PartitionedFile,
 };
-use datafusion::datasource::physical_plan::{FileScanConfig, FileScanConfigBuilder};
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
 use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::table_schema::TableSchema;
 use datafusion::execution::cache::cache_manager::FileStatisticsCache;
+use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
@@ -33,23 +41,16 @@ use datafusion::physical_plan::empty::EmptyExec;
 
 use crate::schema::col;
 
-/// The partition folders' key: `created_date=YYYY-MM-DD`.
-pub const PARTITION_KEY: &str = "created_date";
-/// The partition of rows without a creation time.
-pub const UNKNOWN_DAY: &str = "unknown";
-
-const MICROS_PER_DAY: i64 = 86_400_000_000;
-
 /// The `operations` table over a dataset's `operations/` folder.
 #[derive(Debug)]
 pub struct DatasetTable {
-    /// The `operations/` folder (absolute).
-    dir: PathBuf,
-    /// Over the whole folder: for queries without a usable time filter.
+    /// Over the whole folder: every file, with its statistics.
     whole: Arc<ListingTable>,
     options: ListingOptions,
     schema: SchemaRef,
-    statistics_cache: Option<Arc<FileStatisticsCache>>,
+    /// The index of `created_date_time` in `schema`.
+    created: usize,
+    store: ObjectStoreUrl,
 }
 
 impl DatasetTable {
@@ -63,74 +64,62 @@ impl DatasetTable {
         statistics_cache: Option<Arc<FileStatisticsCache>>,
     ) -> datafusion::common::Result<Self> {
         let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
-        let whole = Self::listing(vec![url], &options, &schema, &statistics_cache)?;
+        let store = url.object_store();
+        let config = ListingTableConfig::new(url)
+            .with_listing_options(options.clone())
+            .with_schema(schema.clone());
+        let whole = ListingTable::try_new(config)?.with_cache(statistics_cache);
+        let created = schema.index_of(col::CREATED)?;
         Ok(DatasetTable {
-            dir: dir.to_path_buf(),
             whole: Arc::new(whole),
             options,
             schema,
-            statistics_cache,
+            created,
+            store,
         })
     }
 
-    fn listing(
-        urls: Vec<ListingTableUrl>,
-        options: &ListingOptions,
-        schema: &SchemaRef,
-        cache: &Option<Arc<FileStatisticsCache>>,
-    ) -> datafusion::common::Result<ListingTable> {
-        let config = ListingTableConfig::new_with_multi_paths(urls)
-            .with_listing_options(options.clone())
-            .with_schema(schema.clone());
-        Ok(ListingTable::try_new(config)?.with_cache(cache.clone()))
-    }
-
-    /// What a query with `days` needs: the flat files, the day folders in
-    /// `days`, and any other `key=value` folder (read whole, never pruned).
-    fn urls_for(&self, days: DayRange) -> datafusion::common::Result<Vec<ListingTableUrl>> {
-        let mut urls = Vec::new();
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(urls),
-            Err(e) => return Err(e.into()),
+    /// The scan of the files that can hold a row created in `range`.
+    async fn scan_created(
+        &self,
+        state: &dyn Session,
+        args: ScanArgs<'_>,
+        range: CreatedRange,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        // Every file with its statistics (from the session's cache once read).
+        let listed = self.whole.list_files_for_scan(state, &[], None).await?;
+        let files: Vec<PartitionedFile> = listed
+            .file_groups
+            .into_iter()
+            .flat_map(FileGroup::into_inner)
+            .filter(|f| range.may_hold(f.statistics.as_deref(), self.created))
+            .collect();
+        if files.is_empty() {
+            let schema = match args.projection() {
+                Some(p) => Arc::new(self.schema.project(p)?),
+                None => self.schema.clone(),
+            };
+            return Ok(Arc::new(EmptyExec::new(schema)));
+        }
+        let statistics = if files.iter().all(|f| f.statistics.is_some()) {
+            Statistics::try_merge_iter(
+                files.iter().filter_map(|f| f.statistics.as_deref()),
+                &self.schema,
+            )?
+        } else {
+            Statistics::new_unknown(&self.schema)
         };
-        let mut names: Vec<(String, bool)> = Vec::new();
-        for e in entries {
-            let e = e?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || name.starts_with('_') {
-                continue;
-            }
-            names.push((name, e.file_type()?.is_dir()));
-        }
-        names.sort();
-        for (name, is_dir) in names {
-            let path = self.dir.join(&name);
-            if !is_dir {
-                if name.ends_with(&self.options.file_extension) {
-                    urls.push(ListingTableUrl::parse(path.display().to_string())?);
-                }
-                continue;
-            }
-            let Some((key, value)) = name.split_once('=') else {
-                // The whole-folder listing skips them too.
-                continue;
-            };
-            let keep = if key == PARTITION_KEY {
-                match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-                    Ok(day) => days.contains(day),
-                    // Filters on the creation time hold no row without one.
-                    Err(_) if value == UNKNOWN_DAY => false,
-                    Err(_) => true,
-                }
-            } else {
-                true
-            };
-            if keep {
-                urls.push(ListingTableUrl::parse(format!("{}/", path.display()))?);
-            }
-        }
-        Ok(urls)
+        // As a listing table plans its files, spread over the partitions.
+        let groups = FileGroup::new(files).split_files(state.config().target_partitions());
+        let format = &self.options.format;
+        let source = format.file_source(TableSchema::from(self.schema.clone()));
+        let config = FileScanConfigBuilder::new(self.store.clone(), source)
+            .with_file_groups(groups)
+            .with_statistics(statistics)
+            .with_projection_indices(args.projection().map(<[usize]>::to_vec))?
+            .with_limit(args.limit())
+            .build();
+        format.create_physical_plan(state, config).await
     }
 }
 
@@ -148,6 +137,7 @@ impl TableProvider for DatasetTable {
         &self,
         filters: &[&Expr],
     ) -> datafusion::common::Result<Vec<TableProviderFilterPushDown>> {
+        // Inexact: the filters are applied to the rows all the same.
         self.whole.supports_filters_pushdown(filters)
     }
 
@@ -170,21 +160,15 @@ impl TableProvider for DatasetTable {
         state: &dyn Session,
         args: ScanArgs<'a>,
     ) -> datafusion::common::Result<ScanResult> {
-        let Some(days) = DayRange::of_filters(args.filters().unwrap_or(&[])) else {
-            let scan = self.whole.scan_with_args(state, args).await?;
-            return Ok(ScanResult::new(with_null_aware_min_max(scan.into_inner())?));
-        };
-        let urls = self.urls_for(days)?;
-        if urls.is_empty() {
-            let schema = match args.projection() {
-                Some(p) => Arc::new(self.schema.project(p)?),
-                None => self.schema.clone(),
-            };
-            return Ok(ScanResult::new(Arc::new(EmptyExec::new(schema))));
+        match CreatedRange::of_filters(args.filters().unwrap_or(&[])) {
+            Some(range) => Ok(ScanResult::new(
+                self.scan_created(state, args, range).await?,
+            )),
+            None => {
+                let scan = self.whole.scan_with_args(state, args).await?;
+                Ok(ScanResult::new(with_null_aware_min_max(scan.into_inner())?))
+            }
         }
-        Self::listing(urls, &self.options, &self.schema, &self.statistics_cache)?
-            .scan_with_args(state, args)
-            .await
     }
 }
 
@@ -257,38 +241,36 @@ fn with_null_aware_min_max(
     Ok(DataSourceExec::from_data_source(conf))
 }
 
-/// The UTC days a query's rows can have been created on (both ends
-/// inclusive; `None` for no bound).
+/// The creation times a query's rows can have (microseconds since the
+/// epoch, both ends inclusive; `None` for no bound).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DayRange {
-    first: Option<NaiveDate>,
-    last: Option<NaiveDate>,
+pub struct CreatedRange {
+    first: Option<i64>,
+    last: Option<i64>,
 }
 
-impl DayRange {
-    /// The days the conjunction of `filters` allows, from its comparisons of
-    /// `created_date_time` with a timestamp; `None` when no filter bounds it.
-    pub fn of_filters(filters: &[Expr]) -> Option<DayRange> {
-        let mut range: Option<DayRange> = None;
+impl CreatedRange {
+    /// The range the conjunction of `filters` allows, from its comparisons
+    /// of `created_date_time` with a timestamp; `None` when no filter bounds
+    /// it. A row without a creation time passes no such comparison.
+    pub fn of_filters(filters: &[Expr]) -> Option<CreatedRange> {
+        let mut range: Option<CreatedRange> = None;
         for f in filters {
             for conjunct in split_conjunction(f) {
                 for (op, micros) in created_bounds(conjunct) {
-                    let r = range.get_or_insert_with(DayRange::default);
-                    // The first and last instant allowed (microseconds).
-                    let (from, to) = match op {
+                    let r = range.get_or_insert_with(CreatedRange::default);
+                    let (first, last) = match op {
                         Operator::Gt => (Some(micros.saturating_add(1)), None),
                         Operator::GtEq => (Some(micros), None),
                         Operator::Lt => (None, Some(micros.saturating_sub(1))),
                         Operator::LtEq => (None, Some(micros)),
                         _ => (Some(micros), Some(micros)),
                     };
-                    if let Some(t) = from {
-                        let day = day_of(t)?;
-                        r.first = Some(r.first.map_or(day, |d| d.max(day)));
+                    if let Some(t) = first {
+                        r.first = Some(r.first.map_or(t, |f| f.max(t)));
                     }
-                    if let Some(t) = to {
-                        let day = day_of(t)?;
-                        r.last = Some(r.last.map_or(day, |d| d.min(day)));
+                    if let Some(t) = last {
+                        r.last = Some(r.last.map_or(t, |l| l.min(t)));
                     }
                 }
             }
@@ -296,8 +278,44 @@ impl DayRange {
         range
     }
 
-    fn contains(self, day: NaiveDate) -> bool {
-        self.first.is_none_or(|f| f <= day) && self.last.is_none_or(|l| day <= l)
+    /// False when `stats` (a file's) show that it holds no row created in
+    /// the range: every `created_date_time` NULL, or all of them before or
+    /// after it. Statistics that are missing or not exact keep the file.
+    fn may_hold(self, stats: Option<&Statistics>, created: usize) -> bool {
+        if let (Some(first), Some(last)) = (self.first, self.last)
+            && first > last
+        {
+            return false;
+        }
+        let Some(stats) = stats else {
+            return true;
+        };
+        let Some(c) = stats.column_statistics.get(created) else {
+            return true;
+        };
+        if let (Precision::Exact(rows), Precision::Exact(nulls)) = (stats.num_rows, c.null_count)
+            && rows == nulls
+        {
+            return false;
+        }
+        if let (Some(first), Some(max)) = (self.first, exact_micros(&c.max_value))
+            && max < first
+        {
+            return false;
+        }
+        if let (Some(last), Some(min)) = (self.last, exact_micros(&c.min_value))
+            && min > last
+        {
+            return false;
+        }
+        true
+    }
+}
+
+fn exact_micros(v: &Precision<ScalarValue>) -> Option<i64> {
+    match v {
+        Precision::Exact(v) => scalar_micros(v),
+        _ => None,
     }
 }
 
@@ -344,86 +362,170 @@ fn is_created(e: &Expr) -> bool {
 }
 
 /// A timestamp literal as microseconds since the epoch (UTC, whatever its
-/// zone), rounded down.
+/// zone).
 fn timestamp_micros(e: &Expr) -> Option<i64> {
-    let Expr::Literal(v, _) = e else {
-        return None;
-    };
-    match v {
-        ScalarValue::TimestampSecond(Some(t), _) => t.checked_mul(1_000_000),
-        ScalarValue::TimestampMillisecond(Some(t), _) => t.checked_mul(1_000),
-        ScalarValue::TimestampMicrosecond(Some(t), _) => Some(*t),
-        ScalarValue::TimestampNanosecond(Some(t), _) => Some(t.div_euclid(1_000)),
+    match e {
+        Expr::Literal(v, _) => scalar_micros(v),
         _ => None,
     }
 }
 
-fn day_of(micros: i64) -> Option<NaiveDate> {
-    let days = i32::try_from(micros.div_euclid(MICROS_PER_DAY)).ok()?;
-    NaiveDate::from_num_days_from_ce_opt(days.checked_add(719_163)?)
+/// A timestamp as whole microseconds; `None` for one between two (a bound
+/// rounded either way could drop a row) or of another type.
+fn scalar_micros(v: &ScalarValue) -> Option<i64> {
+    match v {
+        ScalarValue::TimestampSecond(Some(t), _) => t.checked_mul(1_000_000),
+        ScalarValue::TimestampMillisecond(Some(t), _) => t.checked_mul(1_000),
+        ScalarValue::TimestampMicrosecond(Some(t), _) => Some(*t),
+        ScalarValue::TimestampNanosecond(Some(t), _) if t % 1_000 == 0 => Some(t / 1_000),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::common::ColumnStatistics;
     use datafusion::logical_expr::{col as column, lit};
 
-    fn ts(s: &str) -> Expr {
-        let t = chrono::DateTime::parse_from_rfc3339(s)
+    fn micros(s: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(s)
             .unwrap()
-            .timestamp_micros();
+            .timestamp_micros()
+    }
+
+    fn ts(s: &str) -> Expr {
         lit(ScalarValue::TimestampMicrosecond(
-            Some(t),
+            Some(micros(s)),
             Some("UTC".into()),
         ))
     }
 
-    fn day(s: &str) -> Option<NaiveDate> {
-        Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
+    fn range(filters: Vec<Expr>) -> Option<(Option<i64>, Option<i64>)> {
+        CreatedRange::of_filters(&filters).map(|r| (r.first, r.last))
     }
 
     #[test]
-    fn days_of_a_window() {
+    fn the_range_of_a_window() {
         let created = || column(col::CREATED);
         let f = created()
             .gt_eq(ts("2026-06-08T00:00:00Z"))
             .and(created().lt(ts("2026-06-15T00:00:00Z")));
-        let r = DayRange::of_filters(&[f]).unwrap();
-        assert_eq!(r.first, day("2026-06-08"));
-        // The end is exclusive: nothing of the 15th.
-        assert_eq!(r.last, day("2026-06-14"));
-        assert!(!r.contains(day("2026-06-07").unwrap()));
-        assert!(r.contains(day("2026-06-08").unwrap()));
+        // The end is exclusive.
+        assert_eq!(
+            range(vec![f]),
+            Some((
+                Some(micros("2026-06-08T00:00:00Z")),
+                Some(micros("2026-06-15T00:00:00Z") - 1)
+            ))
+        );
+        // Two filters narrow each other.
+        let a = created().gt(ts("2026-06-08T00:00:00Z"));
+        let b = created().gt_eq(ts("2026-06-01T00:00:00Z"));
+        assert_eq!(
+            range(vec![a, b]),
+            Some((Some(micros("2026-06-08T00:00:00Z") + 1), None))
+        );
     }
 
     #[test]
     fn literal_first_between_and_other_columns() {
+        let t = micros("2026-06-10T12:00:00Z");
         let f = ts("2026-06-10T12:00:00Z").lt_eq(column(col::CREATED));
-        let r = DayRange::of_filters(&[f]).unwrap();
-        assert_eq!((r.first, r.last), (day("2026-06-10"), None));
-
-        // After the day's last instant: the next day.
-        let f = column(col::CREATED).gt(ts("2026-06-10T23:59:59.999999Z"));
-        let r = DayRange::of_filters(&[f]).unwrap();
-        assert_eq!(r.first, day("2026-06-11"));
+        assert_eq!(range(vec![f]), Some((Some(t), None)));
 
         let f =
             column(col::CREATED).between(ts("2026-01-01T00:00:00Z"), ts("2026-01-31T23:00:00Z"));
-        let r = DayRange::of_filters(&[f]).unwrap();
-        assert_eq!((r.first, r.last), (day("2026-01-01"), day("2026-01-31")));
+        assert_eq!(
+            range(vec![f]),
+            Some((
+                Some(micros("2026-01-01T00:00:00Z")),
+                Some(micros("2026-01-31T23:00:00Z"))
+            ))
+        );
 
-        // Other columns, OR and IS NULL set no bound.
+        // Other columns (other times too), OR, IS NULL and a nanosecond
+        // between two microseconds set no bound.
         let other = column(col::COMPLETED).gt(ts("2026-06-10T12:00:00Z"));
         let or = column(col::CREATED)
             .gt(ts("2026-06-10T12:00:00Z"))
             .or(column(col::STATUS).eq(lit("failed")));
         let null = column(col::CREATED).is_null();
-        assert_eq!(DayRange::of_filters(&[other, or, null]), None);
+        let nanos = column(col::CREATED).lt(lit(ScalarValue::TimestampNanosecond(
+            Some(t * 1_000 + 500),
+            Some("UTC".into()),
+        )));
+        assert_eq!(range(vec![other, or, null, nanos]), None);
+    }
+
+    fn file(rows: usize, nulls: usize, min: Option<&str>, max: Option<&str>) -> Statistics {
+        let value = |v: Option<&str>| match v {
+            Some(v) => Precision::Exact(ScalarValue::TimestampMicrosecond(
+                Some(micros(v)),
+                Some("UTC".into()),
+            )),
+            None => Precision::Absent,
+        };
+        Statistics {
+            num_rows: Precision::Exact(rows),
+            total_byte_size: Precision::Absent,
+            column_statistics: vec![ColumnStatistics {
+                null_count: Precision::Exact(nulls),
+                min_value: value(min),
+                max_value: value(max),
+                ..ColumnStatistics::new_unknown()
+            }],
+        }
     }
 
     #[test]
-    fn days_before_the_epoch() {
-        assert_eq!(day_of(-1), day("1969-12-31"));
-        assert_eq!(day_of(0), day("1970-01-01"));
+    fn files_left_out_by_their_statistics() {
+        let week = CreatedRange {
+            first: Some(micros("2026-06-08T00:00:00Z")),
+            last: Some(micros("2026-06-14T23:59:59.999999Z")),
+        };
+        let day = |d: &str| {
+            file(
+                10,
+                0,
+                Some(&format!("{d}T01:00:00Z")),
+                Some(&format!("{d}T23:00:00Z")),
+            )
+        };
+        assert!(week.may_hold(Some(&day("2026-06-08")), 0));
+        assert!(week.may_hold(Some(&day("2026-06-14")), 0));
+        assert!(!week.may_hold(Some(&day("2026-06-07")), 0));
+        assert!(!week.may_hold(Some(&day("2026-06-15")), 0));
+        // An older day's file holding a row the export later dated in the
+        // week, and an `unknown` file holding one it later dated.
+        let moved = file(
+            10,
+            0,
+            Some("2026-06-01T01:00:00Z"),
+            Some("2026-06-09T00:00:00Z"),
+        );
+        assert!(week.may_hold(Some(&moved), 0));
+        let dated = file(
+            10,
+            9,
+            Some("2026-06-09T00:00:00Z"),
+            Some("2026-06-09T00:00:00Z"),
+        );
+        assert!(week.may_hold(Some(&dated), 0));
+        // No creation time at all; unknown statistics.
+        let unknown = file(10, 10, None, None);
+        assert!(!week.may_hold(Some(&unknown), 0));
+        assert!(week.may_hold(None, 0));
+        assert!(week.may_hold(Some(&Statistics::new_unknown(&operations())), 5));
+        // A range nothing is in.
+        let empty = CreatedRange {
+            first: week.last,
+            last: week.first,
+        };
+        assert!(!empty.may_hold(None, 0));
+    }
+
+    fn operations() -> arrow::datatypes::Schema {
+        crate::schema::operations_schema().as_ref().clone()
     }
 }
