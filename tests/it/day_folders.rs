@@ -1,20 +1,23 @@
-//! Datasets whose Parquet files sit in day folders
-//! (`operations/created_date=YYYY-MM-DD/`, `created_date=unknown/`), in
-//! flat files (`operations/*.parquet`, the first layout) or both.
+//! Datasets as `fleetops ingest` writes them: day folders
+//! (`operations/created_date=YYYY-MM-DD/`, `created_date=unknown/`), the
+//! flat files of a version 1 dataset (`operations/*.parquet`), or both.
 //!
 //! - Every layout gives the same `operations` table (today's columns, no
 //!   partition column) and the same report.
-//! - A query over a time window lists and opens only its days' files, and
-//!   skips the row groups of its first and last day outside the window (the
-//!   plan's metrics say so).
+//! - A query over a time window opens only the files that can hold its rows,
+//!   and the scan hands on only the window's rows (the plan's metrics say so).
+//! - A row that is not in the folder of its creation day (an export gave a
+//!   stored operation another creation day, or gave one a day only after it
+//!   was stored in `unknown`) is still found by a window that holds it, and
+//!   filters on other times are not taken for filters on the creation day.
 //! - A report over one week of four reads, of the other weeks' files, their
 //!   footers and, for stuck operations, only their `status` column (every
 //!   read of the files is recorded, and mapped to the column chunks it
 //!   touches).
 //!
-//! The data comes from the generator (`fleetops-gen`) and today's ingester;
-//! the layouts are written here, so the test does not depend on how the
-//! ingester lays its files out.
+//! The data comes from the generator (`fleetops-gen`) and is ingested by the
+//! `fleetops` binary; the version 1 layout is made from an ingest by moving
+//! its files, as a dataset of that version held them.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -22,7 +25,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, TimestampMicrosecondArray};
+use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
 use arrow::compute::{concat_batches, take};
 use arrow::datatypes::TimestampMicrosecondType;
 use async_trait::async_trait;
@@ -37,37 +40,45 @@ use datafusion::object_store::{
 use datafusion::physical_plan::metrics::MetricValue;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion::prelude::SessionContext;
+use fleetops::internals::ingest::Dataset;
+use fleetops::internals::ingest::dataset::writer_properties;
 use fleetops::report::{self, Format, ReportOptions};
-use fleetops::schema::{UTC, idx, operations_schema};
+use fleetops::schema::{idx, operations_schema};
 use fleetops::session;
 use fleetops_gen::Format as GenFormat;
 use futures::stream::BoxStream;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::file::properties::WriterProperties;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 
-use crate::support::micros;
+use crate::support::{assert_ok, fleetops_command, micros, read_parquet, text_at};
 
 const DAY: i64 = 86_400_000_000;
 /// The generated data's first day and length.
 const START: &str = "2026-03-02";
 const DAYS: u32 = 28;
 
-/// The rows of a generated dataset, as today's ingester wrote them, with two
-/// changes the layouts must carry: one operation without a creation time,
-/// and one still in progress since the data's third day (stuck, in an old
-/// file).
+/// Generated exports, with two records added (one operation without a
+/// creation time, one still in progress since the data's third day: stuck,
+/// in an old file), ingested by `fleetops ingest`.
 struct Data {
+    _folder: tempfile::TempDir,
+    /// The ingested dataset (in `_folder`), copied for each layout.
+    base: PathBuf,
+    /// Its rows.
     rows: RecordBatch,
-    /// A dataset folder written by the ingester: its manifest is copied.
-    base: tempfile::TempDir,
     /// The old operation still in progress.
     in_flight_id: String,
 }
 
 fn start() -> i64 {
     micros(&format!("{START}T00:00:00Z"))
+}
+
+/// An RFC 3339 UTC timestamp `offset` after the data's first day.
+fn at(offset: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(start() + offset)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn data() -> Data {
@@ -80,63 +91,58 @@ fn data() -> Data {
         days: DAYS,
         ..Default::default()
     };
-    fleetops_gen::generate(&opts, exports.path()).unwrap();
-    let base = tempfile::tempdir().unwrap();
-    fleetops::ingest::ingest_dataset(
-        &[exports.path().to_path_buf()],
-        base.path(),
-        &Default::default(),
-    )
-    .unwrap();
-    let batches: Vec<RecordBatch> = parquet_files(&base.path().join("operations"))
+    fleetops_gen::generate(&opts, &exports.path().join("generated")).unwrap();
+    let in_flight_id = "stuck-since-the-third-day".to_string();
+    let extra = [
+        format!(
+            r#"{{"id":"without-creation-time","deviceId":"dev-extra","operationType":"deviceRestart","status":"successful","lastActionDateTime":"{}"}}"#,
+            at(15 * DAY)
+        ),
+        format!(
+            r#"{{"id":"{in_flight_id}","deviceId":"dev-extra","operationType":"deviceRestart","status":"inProgress","createdDateTime":"{0}","startedDateTime":"{0}","lastActionDateTime":"{0}"}}"#,
+            at(2 * DAY + DAY / 3)
+        ),
+    ];
+    let extra = crate::support::write(exports.path(), "extra.ndjson", extra.join("\n") + "\n");
+    let folder = tempfile::tempdir().unwrap();
+    let base = folder.path().join("ds");
+    ingest(&[exports.path().join("generated"), extra], &base);
+    let batches: Vec<RecordBatch> = parquet_files(&base.join("operations"))
         .iter()
-        .flat_map(|p| read(p))
+        .flat_map(|p| read_parquet(p))
         .collect();
     let rows = concat_batches(&operations_schema(), &batches).unwrap();
-
-    // Row 0 loses its creation time; the first successful operation of the
-    // third day is in progress again.
-    let created = rows
-        .column(idx::CREATED)
-        .as_primitive::<TimestampMicrosecondType>();
-    let status = rows.column(idx::STATUS).as_string::<i32>();
-    let third = start() + 2 * DAY..start() + 3 * DAY;
-    let k = (1..rows.num_rows())
-        .find(|&i| third.contains(&created.value(i)) && status.value(i) == "successful")
-        .unwrap();
-    let in_flight_id = rows.column(idx::ID).as_string::<i32>().value(k).to_string();
-    let mut cols = rows.columns().to_vec();
-    cols[idx::CREATED] = Arc::new(
-        created
-            .iter()
-            .enumerate()
-            .map(|(i, t)| if i == 0 { None } else { t })
-            .collect::<TimestampMicrosecondArray>()
-            .with_timezone(UTC),
-    );
-    cols[idx::STATUS] = Arc::new(
-        status
-            .iter()
-            .enumerate()
-            .map(|(i, s)| if i == k { Some("inProgress") } else { s })
-            .collect::<StringArray>(),
-    );
-    let completed = rows
-        .column(idx::COMPLETED)
-        .as_primitive::<TimestampMicrosecondType>();
-    cols[idx::COMPLETED] = Arc::new(
-        completed
-            .iter()
-            .enumerate()
-            .map(|(i, t)| if i == k { None } else { t })
-            .collect::<TimestampMicrosecondArray>()
-            .with_timezone(UTC),
-    );
-    let rows = RecordBatch::try_new(operations_schema(), cols).unwrap();
     Data {
-        rows,
+        _folder: folder,
         base,
+        rows,
         in_flight_id,
+    }
+}
+
+/// `fleetops ingest INPUTS --out DIR`.
+fn ingest(inputs: &[PathBuf], out: &Path) {
+    let o = fleetops_command()
+        .arg("ingest")
+        .args(inputs)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert_ok(&o);
+}
+
+/// A copy of the folder `from` at `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
     }
 }
 
@@ -154,77 +160,92 @@ fn parquet_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn read(path: &Path) -> Vec<RecordBatch> {
-    let f = std::fs::File::open(path).unwrap();
-    ParquetRecordBatchReaderBuilder::try_new(f)
-        .unwrap()
-        .build()
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
 /// How a dataset's files are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
-    /// `operations/*.parquet`.
+    /// Version 1: `operations/*.parquet`.
     Flat,
-    /// `operations/created_date=YYYY-MM-DD/` and `created_date=unknown/`.
+    /// `operations/created_date=YYYY-MM-DD/` and `created_date=unknown/`, as
+    /// the ingest wrote them.
     Days,
     /// The first half of the days flat, the rest in day folders.
     Mixed,
 }
 
-/// Writes `data` in `layout` to a new dataset folder. Rows are in creation
-/// order within a file, in row groups of 64, so statistics prune inside a
-/// day too.
+/// A copy of the ingested dataset, its files moved into `layout`.
 fn write(data: &Data, layout: Layout) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    copy_dir(&data.base, dir.path());
     let ops = dir.path().join("operations");
-    std::fs::create_dir_all(&ops).unwrap();
-    std::fs::copy(
-        data.base.path().join("_fleetops.json"),
-        dir.path().join("_fleetops.json"),
-    )
-    .unwrap();
-    let created = data
-        .rows
-        .column(idx::CREATED)
-        .as_primitive::<TimestampMicrosecondType>();
-    // Row indexes by folder ("" for flat), each in creation order.
-    let mut by_folder: BTreeMap<String, Vec<(Option<i64>, u32)>> = BTreeMap::new();
-    for i in 0..data.rows.num_rows() {
-        let t = (!created.is_null(i)).then(|| created.value(i));
-        let day = t.map(|t| (t - start()).div_euclid(DAY));
-        let folder = match (layout, day) {
-            (Layout::Flat, _) => String::new(),
-            (Layout::Mixed, Some(d)) if d < i64::from(DAYS) / 2 => String::new(),
-            (_, None) => "created_date=unknown".to_string(),
-            (_, Some(_)) => format!("created_date={}", day_name(t.unwrap())),
+    let half = day_name(start() + i64::from(DAYS) / 2 * DAY);
+    for (i, f) in Dataset::new(dir.path())
+        .files()
+        .unwrap()
+        .into_iter()
+        .enumerate()
+    {
+        let folder = f.parent().unwrap().file_name().unwrap().to_string_lossy();
+        let day = folder.strip_prefix("created_date=").unwrap();
+        let flat = match layout {
+            Layout::Flat => true,
+            Layout::Days => false,
+            Layout::Mixed => day != "unknown" && day < half.as_str(),
         };
-        by_folder.entry(folder).or_default().push((t, i as u32));
+        if flat {
+            std::fs::rename(&f, ops.join(format!("part-old-{i:05}.parquet"))).unwrap();
+        }
     }
-    let props = WriterProperties::builder()
-        .set_max_row_group_row_count(Some(64))
-        .build();
-    for (folder, mut rows) in by_folder {
-        rows.sort();
-        let idx: arrow::array::UInt32Array = rows.iter().map(|&(_, i)| i).collect();
-        let cols: Vec<ArrayRef> = data
-            .rows
-            .columns()
-            .iter()
-            .map(|c| take(c, &idx, None).unwrap())
-            .collect();
-        let batch = RecordBatch::try_new(operations_schema(), cols).unwrap();
-        let d = ops.join(&folder);
-        std::fs::create_dir_all(&d).unwrap();
-        let f = std::fs::File::create(d.join("part-00000.parquet")).unwrap();
-        let mut w = ArrowWriter::try_new(f, operations_schema(), Some(props.clone())).unwrap();
-        w.write(&batch).unwrap();
-        w.close().unwrap();
+    for e in std::fs::read_dir(&ops).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() && std::fs::read_dir(&p).unwrap().next().is_none() {
+            std::fs::remove_dir(&p).unwrap();
+        }
+    }
+    if layout == Layout::Flat {
+        // As version 1 wrote it: no id index, and the manifest says so.
+        std::fs::remove_dir_all(dir.path().join("_index")).unwrap();
+        let manifest = dir.path().join("_fleetops.json");
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        assert!(text.contains("\"version\": 2"), "{text}");
+        std::fs::write(&manifest, text.replace("\"version\": 2", "\"version\": 1")).unwrap();
     }
     dir
+}
+
+/// Rewrites each of the dataset's files in place, in creation order and in
+/// row groups of 64 rows, with the ingest's other settings: a day's file
+/// then has row groups for statistics to prune, as a day of a large fleet
+/// (past the 128K rows of the ingest's row groups) has.
+fn in_small_row_groups(dir: &Path) {
+    let props = writer_properties()
+        .into_builder()
+        .set_max_row_group_row_count(Some(64))
+        .build();
+    for f in parquet_files(&dir.join("operations")) {
+        let rows = concat_batches(&operations_schema(), &read_parquet(&f)).unwrap();
+        let created = rows
+            .column(idx::CREATED)
+            .as_primitive::<TimestampMicrosecondType>();
+        let mut order: Vec<(Option<i64>, u32)> = (0..rows.num_rows())
+            .map(|i| ((!created.is_null(i)).then(|| created.value(i)), i as u32))
+            .collect();
+        order.sort();
+        let order: UInt32Array = order.iter().map(|&(_, i)| i).collect();
+        let columns = rows
+            .columns()
+            .iter()
+            .map(|c| take(c, &order, None).unwrap())
+            .collect();
+        let rows = RecordBatch::try_new(operations_schema(), columns).unwrap();
+        let mut w = ArrowWriter::try_new(
+            std::fs::File::create(&f).unwrap(),
+            operations_schema(),
+            Some(props.clone()),
+        )
+        .unwrap();
+        w.write(&rows).unwrap();
+        w.close().unwrap();
+    }
 }
 
 fn day_name(t: i64) -> String {
@@ -285,6 +306,7 @@ async fn every_layout_reads_as_the_same_table_and_report() {
     }
     let n: usize = tables[0].iter().map(RecordBatch::num_rows).sum();
     assert_eq!(n, data.rows.num_rows());
+    assert!(n > 5_000, "{n}");
     assert_eq!(tables[0], tables[1]);
     assert_eq!(tables[0], tables[2]);
     assert_eq!(reports[0], reports[1]);
@@ -330,6 +352,7 @@ fn scan_metrics(plan: &Arc<dyn ExecutionPlan>, out: &mut ScanMetrics) {
 async fn a_window_query_opens_its_days_and_reads_its_rows() {
     let data = data();
     let dir = write(&data, Layout::Days);
+    in_small_row_groups(dir.path());
     let ctx = context(dir.path());
     // Noon of day 14 to noon of day 21: eight files, the first and last cut.
     let (lo, hi) = (start() + 14 * DAY + DAY / 2, start() + 21 * DAY + DAY / 2);
@@ -404,6 +427,240 @@ async fn a_window_query_opens_its_days_and_reads_its_rows() {
     let mut m = ScanMetrics::default();
     scan_metrics(&plan, &mut m);
     assert_eq!((m.files_opened, m.rows), (8, want), "{m:?}");
+}
+
+/// An export record: `times` are offsets from the data's first day
+/// (created, started, completed, last action), `None` for none.
+fn record(id: &str, status: &str, times: [Option<i64>; 4]) -> String {
+    let mut fields = vec![
+        format!(r#""id":"{id}""#),
+        r#""deviceId":"dev-1","operationType":"deviceRestart""#.to_string(),
+        format!(r#""status":"{status}""#),
+    ];
+    let names = [
+        "createdDateTime",
+        "startedDateTime",
+        "completedDateTime",
+        "lastActionDateTime",
+    ];
+    for (name, t) in names.iter().zip(times) {
+        if let Some(t) = t {
+            fields.push(format!(r#""{name}":"{}""#, at(t)));
+        }
+    }
+    format!("{{{}}}\n", fields.join(","))
+}
+
+/// The ids `sql` returns, in order.
+async fn ids(ctx: &SessionContext, sql: &str) -> Vec<String> {
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    let mut out = Vec::new();
+    for b in batches {
+        for i in 0..b.num_rows() {
+            out.push(text_at(b.column(0).as_ref(), i).unwrap());
+        }
+    }
+    out
+}
+
+/// Files the scans of `sql`'s plan opened.
+async fn files_opened(ctx: &SessionContext, sql: &str) -> usize {
+    let plan = ctx
+        .sql(sql)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    collect(plan.clone(), ctx.task_ctx()).await.unwrap();
+    let mut m = ScanMetrics::default();
+    scan_metrics(&plan, &mut m);
+    m.files_opened
+}
+
+/// An id stays in the folder it was first stored in (README, "Where a row
+/// lives"): a row can be in another day's folder than its creation time's,
+/// in `unknown` with a creation time, or in a day's folder without one. A
+/// filter on the creation time finds such rows, and one on another time is
+/// not taken for one on the creation day: the dataset answers as the same
+/// exports read in memory (no folders) do.
+#[tokio::test]
+async fn rows_outside_the_folder_of_their_creation_day_are_found() {
+    let d = tempfile::tempdir().unwrap();
+    let h = DAY / 24;
+    let first = crate::support::write(
+        d.path(),
+        "first.ndjson",
+        [
+            record(
+                "moved",
+                "inProgress",
+                [Some(2 * DAY), Some(2 * DAY), None, Some(2 * DAY)],
+            ),
+            record("dated-later", "queued", [None, None, None, Some(2 * DAY)]),
+            record(
+                "undated-later",
+                "successful",
+                [
+                    Some(16 * DAY),
+                    Some(16 * DAY),
+                    Some(16 * DAY + h),
+                    Some(16 * DAY + h),
+                ],
+            ),
+            record(
+                "plain",
+                "failed",
+                [
+                    Some(16 * DAY + 2 * h),
+                    Some(16 * DAY + 2 * h),
+                    Some(16 * DAY + 3 * h),
+                    Some(16 * DAY + 3 * h),
+                ],
+            ),
+            record(
+                "long-running",
+                "successful",
+                [
+                    Some(2 * DAY + h),
+                    Some(2 * DAY + h),
+                    Some(16 * DAY + h),
+                    Some(16 * DAY + h),
+                ],
+            ),
+            record(
+                "elsewhere",
+                "successful",
+                [
+                    Some(8 * DAY),
+                    Some(8 * DAY),
+                    Some(8 * DAY + h),
+                    Some(8 * DAY + h),
+                ],
+            ),
+        ]
+        .concat(),
+    );
+    let second = crate::support::write(
+        d.path(),
+        "second.ndjson",
+        [
+            record(
+                "moved",
+                "successful",
+                [
+                    Some(16 * DAY),
+                    Some(16 * DAY),
+                    Some(16 * DAY + 4 * h),
+                    Some(16 * DAY + 4 * h),
+                ],
+            ),
+            record(
+                "dated-later",
+                "failed",
+                [
+                    Some(16 * DAY + h),
+                    Some(16 * DAY + h),
+                    Some(16 * DAY + 4 * h),
+                    Some(16 * DAY + 4 * h),
+                ],
+            ),
+            record(
+                "undated-later",
+                "successful",
+                [None, Some(16 * DAY), Some(17 * DAY), Some(17 * DAY)],
+            ),
+        ]
+        .concat(),
+    );
+    let ds = d.path().join("ds");
+    ingest(std::slice::from_ref(&first), &ds);
+    ingest(std::slice::from_ref(&second), &ds);
+
+    // Where the ingest kept them.
+    let folder_of = |id: &str| -> String {
+        let f = parquet_files(&ds.join("operations"))
+            .into_iter()
+            .find(|f| {
+                read_parquet(f).iter().any(|b| {
+                    (0..b.num_rows())
+                        .any(|i| text_at(b.column(idx::ID).as_ref(), i).as_deref() == Some(id))
+                })
+            })
+            .unwrap();
+        f.parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let day = |n: i64| format!("created_date={}", day_name(start() + n * DAY));
+    assert_eq!(folder_of("moved"), day(2));
+    assert_eq!(folder_of("dated-later"), "created_date=unknown");
+    assert_eq!(folder_of("undated-later"), day(16));
+    assert_eq!(parquet_files(&ds.join("operations")).len(), 4);
+
+    let stored = context(&ds);
+    let memory = session::new_context().unwrap();
+    session::register_data(&memory, &[first, second], &Default::default()).unwrap();
+
+    let t = |offset: i64| format!("to_timestamp_micros({}, 'UTC')", start() + offset);
+    let select = |filter: String| format!("SELECT id FROM operations WHERE {filter} ORDER BY id");
+    let day16 = select(format!(
+        "created_date_time >= {} AND created_date_time < {}",
+        t(16 * DAY),
+        t(17 * DAY)
+    ));
+    assert_eq!(
+        ids(&stored, &day16).await,
+        ["dated-later", "moved", "plain"]
+    );
+    // The day's folder, the older one and `unknown`; not the 8th's.
+    assert_eq!(files_opened(&stored, &day16).await, 3);
+    let day2 = select(format!(
+        "created_date_time >= {} AND created_date_time < {}",
+        t(2 * DAY),
+        t(3 * DAY)
+    ));
+    assert_eq!(ids(&stored, &day2).await, ["long-running"]);
+    assert_eq!(files_opened(&stored, &day2).await, 1);
+
+    let queries = [
+        day16,
+        day2,
+        select(format!("created_date_time <= {}", t(3 * DAY))),
+        select(format!("{} <= created_date_time", t(16 * DAY))),
+        select(format!("created_date_time = {}", t(16 * DAY))),
+        select(format!(
+            "created_date_time BETWEEN {} AND {}",
+            t(15 * DAY),
+            t(17 * DAY)
+        )),
+        select("created_date_time IS NULL".into()),
+        select(format!("completed_date_time >= {}", t(16 * DAY))),
+        select(format!("last_action_date_time >= {}", t(17 * DAY))),
+        select(format!(
+            "started_date_time >= {} AND created_date_time IS NULL",
+            t(16 * DAY)
+        )),
+    ];
+    for sql in &queries {
+        assert_eq!(ids(&stored, sql).await, ids(&memory, sql).await, "{sql}");
+    }
+    for (since, until) in [(15 * DAY, 18 * DAY - 1), (DAY, 4 * DAY - 1)] {
+        let opts = ReportOptions {
+            since: Some(fleetops::internals::window::When::At(start() + since)),
+            until: Some(fleetops::internals::window::When::At(start() + until)),
+            ..Default::default()
+        };
+        let a = report::build(&stored, None, &opts).await.unwrap();
+        let b = report::build(&memory, None, &opts).await.unwrap();
+        assert_eq!(
+            report::render(&a, Format::Json).unwrap(),
+            report::render(&b, Format::Json).unwrap()
+        );
+    }
 }
 
 /// Every byte range read from a file, recorded around the local file system.
