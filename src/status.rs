@@ -28,6 +28,20 @@ impl Status {
     pub fn parse(text: &str) -> Option<Status> {
         // Dispatch on length first: this runs once per row in the SQL functions.
         let t = text.as_bytes();
+        // The stored `status` column holds the canonical spellings: compared
+        // as they are, they cost a fraction of a case-insensitive comparison.
+        let exact = match t {
+            b"failed" => Some(Status::Failed),
+            b"successful" => Some(Status::Successful),
+            b"inProgress" => Some(Status::InProgress),
+            b"queued" => Some(Status::Queued),
+            b"scheduled" => Some(Status::Scheduled),
+            b"cancelled" => Some(Status::Cancelled),
+            _ => None,
+        };
+        if exact.is_some() {
+            return exact;
+        }
         let eq = |s: &str| t.eq_ignore_ascii_case(s.as_bytes());
         match t.len() {
             6 if eq("queued") => Some(Status::Queued),

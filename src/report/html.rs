@@ -444,9 +444,8 @@ pub fn render(r: &Report) -> String {
     if let (Some(e), Some(l)) = (r.data.earliest, r.data.latest) {
         let _ = writeln!(
             out,
-            "<p class=\"meta\"><strong>Data:</strong> {} operations on {} devices, {} – {}.</p>",
+            "<p class=\"meta\"><strong>Data:</strong> {} operations, {} – {}.</p>",
             r.data.operations,
-            r.data.devices,
             format_minute(e.0),
             format_minute(l.0)
         );

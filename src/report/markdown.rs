@@ -89,9 +89,8 @@ pub fn render(r: &Report) -> String {
         (Some(e), Some(l)) => {
             let _ = writeln!(
                 out,
-                "**Data:** {} operations on {} devices, {} – {}.",
+                "**Data:** {} operations, {} – {}.",
                 r.data.operations,
-                r.data.devices,
                 format_minute(e.0),
                 format_minute(l.0)
             );

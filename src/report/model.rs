@@ -14,9 +14,9 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::dataframe::DataFrame;
-use datafusion::functions::expr_fn::date_trunc;
-use datafusion::functions_aggregate::expr_fn::count_distinct;
-use datafusion::logical_expr::{Expr, cast, col, lit};
+use datafusion::execution::FunctionRegistry;
+use datafusion::functions_aggregate::expr_fn::{count, count_distinct};
+use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, col, lit};
 use datafusion::prelude::SessionContext;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -31,7 +31,7 @@ use crate::schema::{TABLE_NAME, UTC, col as input};
 use crate::session::Loaded;
 
 /// Version of the JSON report layout; bumped when a key changes meaning.
-pub const REPORT_VERSION: u32 = 1;
+pub const REPORT_VERSION: u32 = 2;
 
 /// What to report on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,8 +155,6 @@ pub struct WindowInfo {
 pub struct DataInfo {
     /// Operations in the whole data (not only the window).
     pub operations: i64,
-    /// Distinct device ids in the whole data.
-    pub devices: i64,
     /// The earliest timestamp of any kind (created, started, completed, last action); `None`
     /// without any.
     pub earliest: Option<Ts>,
@@ -499,7 +497,8 @@ pub struct Quality {
     pub ingest: Option<IngestSummary>,
     /// The rejected records (the `rejects` table).
     pub rejects: Rejects,
-    /// Findings in the data, as counts over all operations.
+    /// Findings about the operations created in the window (and, for `no_created`, about the
+    /// whole data), as counts of operations.
     pub findings: Vec<Finding>,
     /// Remarks of the ingest (skipped `$batch` responses and the like).
     pub notes: Vec<String>,
@@ -566,10 +565,19 @@ const IN_WINDOW: &str = "created_date_time >= $lo AND created_date_time < $hi";
 
 const IN_FLIGHT: &str = "status IN ('queued', 'scheduled', 'inProgress')";
 
-fn stuck_filter() -> String {
+/// The operations stuck at `$as_of`, as two disjoint branches (an `OR` of
+/// the two would stop Parquet statistics from pruning either): those the
+/// data still shows unfinished, and those that finished only after `$as_of`.
+/// The first reads only `status` of old files where nothing is in flight;
+/// the second only files whose completion times reach past `$as_of`.
+fn stuck_rows(columns: &str) -> String {
     format!(
-        "created_date_time <= $as_of - $older_than
-         AND ({IN_FLIGHT} OR (is_terminal(status) AND completed_date_time > $as_of))"
+        "SELECT {columns} FROM operations
+         WHERE {IN_FLIGHT} AND created_date_time <= $as_of - $older_than
+         UNION ALL
+         SELECT {columns} FROM operations
+         WHERE completed_date_time > $as_of AND is_terminal(status)
+           AND created_date_time <= $as_of - $older_than"
     )
 }
 
@@ -644,41 +652,81 @@ fn durations_sql() -> String {
     )
 }
 
-const SUMMARY_SQL: &str = "SELECT
+/// Data-quality counts over the operations created in the window, as
+/// aggregates of the window's figures (one pass over its rows for both).
+fn finding_aggregates() -> Result<Vec<Expr>> {
+    let c = |column: &str| col(column);
+    let counted = |name: &str, when: Expr| -> Result<Expr> {
+        Ok(count(lit(1)).filter(when).build()?.alias(name))
+    };
+    let finished = c(input::STATUS).in_list(vec![lit("successful"), lit("failed")], false);
+    Ok(vec![
+        counted("no_device", c(input::DEVICE_ID).is_null())?,
+        counted("no_type", c(input::OPERATION_TYPE).is_null())?,
+        counted("no_status", c(input::STATUS).is_null())?,
+        counted(
+            "completed_before_started",
+            c(input::COMPLETED).lt(c(input::STARTED)),
+        )?,
+        counted(
+            "started_before_created",
+            c(input::STARTED).lt(c(input::CREATED)),
+        )?,
+        counted(
+            "finished_without_completion",
+            finished.and(c(input::COMPLETED).is_null()),
+        )?,
+    ])
+}
+
+fn unknown_status_sql() -> String {
+    format!(
+        "SELECT status, count(*) AS n FROM operations
+        WHERE status IS NOT NULL
+          AND status NOT IN ('queued', 'scheduled', 'inProgress', 'successful', 'failed', 'cancelled')
+          AND {IN_WINDOW}
+        GROUP BY status"
+    )
+}
+
+/// Figures of the whole data. Each is a count of rows or non-NULL values,
+/// or a minimum or maximum of a column, so DataFusion answers the query from
+/// the Parquet files' statistics without reading their data (it scans when a
+/// file has no exact statistics, with the same result).
+const TOTALS_SQL: &str = "SELECT
         count(*) AS operations,
-        count(DISTINCT device_id) AS devices,
-        count(*) FILTER (WHERE device_id IS NULL) AS no_device,
-        count(*) FILTER (WHERE created_date_time IS NULL) AS no_created,
-        count(*) FILTER (WHERE operation_type IS NULL) AS no_type,
-        count(*) FILTER (WHERE status IS NULL) AS no_status,
-        count(*) FILTER (WHERE completed_date_time < started_date_time) AS completed_before_started,
-        count(*) FILTER (WHERE started_date_time < created_date_time) AS started_before_created,
-        count(*) FILTER (WHERE status IN ('successful', 'failed') AND completed_date_time IS NULL)
-            AS finished_without_completion
+        count(created_date_time) AS created,
+        CAST(least(min(created_date_time), min(started_date_time), min(completed_date_time),
+                   min(last_action_date_time)) AS BIGINT) AS earliest,
+        CAST(greatest(max(created_date_time), max(started_date_time), max(completed_date_time),
+                      max(last_action_date_time)) AS BIGINT) AS latest
     FROM operations";
 
-const UNKNOWN_STATUS_SQL: &str = "SELECT status, count(*) AS n FROM operations
-    WHERE status IS NOT NULL
-      AND status NOT IN ('queued', 'scheduled', 'inProgress', 'successful', 'failed', 'cancelled')
-    GROUP BY status";
+/// Figures of the whole data, from the files' statistics where they have them.
+struct Totals {
+    operations: i64,
+    /// Operations without a creation time (outside every window).
+    no_created: i64,
+    bounds: Bounds,
+}
+
+async fn totals(ctx: &SessionContext) -> Result<Totals> {
+    let t = query(ctx, TOTALS_SQL, Vec::new()).await?;
+    let one = |v: Vec<i64>| v.first().copied().unwrap_or_default();
+    let operations = one(t.count("operations")?);
+    Ok(Totals {
+        operations,
+        no_created: operations - one(t.count("created")?),
+        bounds: Bounds {
+            earliest: t.i64("earliest")?.first().copied().flatten(),
+            latest: t.i64("latest")?.first().copied().flatten(),
+        },
+    })
+}
 
 /// The earliest and latest timestamp of any kind in `operations`.
 pub async fn data_bounds(ctx: &SessionContext) -> Result<Bounds> {
-    let t = query(
-        ctx,
-        "SELECT
-            CAST(min(least(created_date_time, started_date_time, completed_date_time,
-                           last_action_date_time)) AS BIGINT) AS earliest,
-            CAST(max(greatest(created_date_time, started_date_time, completed_date_time,
-                              last_action_date_time)) AS BIGINT) AS latest
-        FROM operations",
-        Vec::new(),
-    )
-    .await?;
-    Ok(Bounds {
-        earliest: t.i64("earliest")?.first().copied().flatten(),
-        latest: t.i64("latest")?.first().copied().flatten(),
-    })
+    Ok(totals(ctx).await?.bounds)
 }
 
 /// A query's result as one batch, with typed column readers.
@@ -786,18 +834,27 @@ fn cmp_rate_desc(a: Option<f64>, b: Option<f64>) -> std::cmp::Ordering {
     }
 }
 
-async fn figures(ctx: &SessionContext, lo: i64, hi: i64, stuck_after: i64) -> Result<Figures> {
+/// The figures of the operations created in `[lo, hi)`, with `stuck` (see
+/// [`stuck_counts`]), and the one-row result of the query, which has the
+/// `extra` aggregates too.
+async fn figures(
+    ctx: &SessionContext,
+    lo: i64,
+    hi: i64,
+    stuck: i64,
+    extra: Vec<Expr>,
+) -> Result<(Figures, Table)> {
     // The statistics of `operation_type_stats()`, over the whole window
     // rather than per type, and the devices.
     let mut aggregates = operation_stats()?;
     aggregates.push(count_distinct(col(input::DEVICE_ID)).alias("devices"));
+    aggregates.extend(extra);
     let df = created_in(ctx, lo, hi)
         .await?
         .aggregate(vec![], aggregates)?;
     let t = collect(df).await?;
     let one = |v: Vec<i64>| v.first().copied().unwrap_or_default();
-    let stuck = stuck_count(ctx, hi - 1, stuck_after).await?;
-    Ok(Figures {
+    let figures = Figures {
         operations: one(t.count(stat::OPERATIONS)?),
         successful: one(t.count(stat::SUCCESSFUL)?),
         failed: one(t.count(stat::FAILED)?),
@@ -808,7 +865,8 @@ async fn figures(ctx: &SessionContext, lo: i64, hi: i64, stuck_after: i64) -> Re
         p50_duration_s: secs(t.f64(stat::P50_DURATION_S)?[0]),
         p95_duration_s: secs(t.f64(stat::P95_DURATION_S)?[0]),
         stuck,
-    })
+    };
+    Ok((figures, t))
 }
 
 fn stuck_params(as_of: i64, older_than: i64) -> Vec<(&'static str, ScalarValue)> {
@@ -825,13 +883,56 @@ fn stuck_params(as_of: i64, older_than: i64) -> Vec<(&'static str, ScalarValue)>
     ]
 }
 
-async fn stuck_count(ctx: &SessionContext, as_of: i64, older_than: i64) -> Result<i64> {
+/// `ctx` with Parquet filter pushdown on, for the stuck operations: their
+/// in-flight branch then reads only `status` of files where nothing is in
+/// flight, and the other columns only for the rows that pass (the session
+/// keeps it off: it slowed queries whose filters keep most rows).
+fn pushdown(ctx: &SessionContext) -> SessionContext {
+    let mut state = ctx.state();
+    state
+        .config_mut()
+        .options_mut()
+        .execution
+        .parquet
+        .pushdown_filters = true;
+    SessionContext::new_with_state(state)
+}
+
+/// How many operations are stuck at `as_of` and at `previous_as_of` (the
+/// end of the window and of the previous one), in one pass over the rows
+/// either can count: those in flight, and those finished after
+/// `previous_as_of`.
+async fn stuck_counts(
+    ctx: &SessionContext,
+    as_of: i64,
+    previous_as_of: i64,
+    older_than: i64,
+) -> Result<(i64, i64)> {
+    let stuck_at = |at: &str| {
+        format!(
+            "created_date_time <= {at} - $older_than
+             AND ({IN_FLIGHT} OR completed_date_time > {at})"
+        )
+    };
     let sql = format!(
-        "SELECT count(*) AS n FROM operations WHERE {}",
-        stuck_filter()
+        "SELECT count(*) FILTER (WHERE {}) AS current,
+            count(*) FILTER (WHERE {}) AS previous
+        FROM (
+            SELECT status, created_date_time, completed_date_time FROM operations
+            WHERE {IN_FLIGHT} AND created_date_time <= $as_of - $older_than
+            UNION ALL
+            SELECT status, created_date_time, completed_date_time FROM operations
+            WHERE completed_date_time > $previous_as_of AND is_terminal(status)
+              AND created_date_time <= $as_of - $older_than
+        )",
+        stuck_at("$as_of"),
+        stuck_at("$previous_as_of"),
     );
-    let t = query(ctx, &sql, stuck_params(as_of, older_than)).await?;
-    Ok(t.count("n")?.first().copied().unwrap_or_default())
+    let mut params = stuck_params(as_of, older_than);
+    params.push(("previous_as_of", ts(previous_as_of)));
+    let t = query(&pushdown(ctx), &sql, params).await?;
+    let one = |v: Vec<i64>| v.first().copied().unwrap_or_default();
+    Ok((one(t.count("current")?), one(t.count("previous")?)))
 }
 
 async fn stuck_list(
@@ -844,12 +945,12 @@ async fn stuck_list(
     let sql = format!(
         "SELECT id, device_id, operation_type, status,
             CAST(created_date_time AS BIGINT) AS created
-        FROM operations WHERE {}
+        FROM ({})
         ORDER BY created_date_time, id
         LIMIT {top}",
-        stuck_filter()
+        stuck_rows("id, device_id, operation_type, status, created_date_time")
     );
-    let t = query(ctx, &sql, stuck_params(as_of, older_than)).await?;
+    let t = query(&pushdown(ctx), &sql, stuck_params(as_of, older_than)).await?;
     let (ids, devices, types, statuses, created) = (
         t.str("id")?,
         t.str("device_id")?,
@@ -928,10 +1029,12 @@ async fn type_rows(ctx: &SessionContext, w: &Window) -> Result<Vec<TypeRow>> {
 }
 
 async fn daily_rows(ctx: &SessionContext, w: &Window) -> Result<Vec<DayRow>> {
-    // The UTC day of creation, as `YYYY-MM-DD`.
+    // The UTC day of creation, as `YYYY-MM-DD`, with the session's
+    // `date_trunc` (see `session::DateTruncUtc`).
+    let date_trunc = ctx.udf("date_trunc")?;
     let day = cast(
         cast(
-            date_trunc(lit("day"), col(input::CREATED)),
+            date_trunc.call(vec![lit("day"), col(input::CREATED)]),
             DataType::Date32,
         ),
         DataType::Utf8,
@@ -1216,8 +1319,15 @@ async fn rejects(ctx: &SessionContext, top: usize) -> Result<Rejects> {
     })
 }
 
-async fn findings(ctx: &SessionContext) -> Result<(i64, i64, Vec<Finding>)> {
-    let t = query(ctx, SUMMARY_SQL, Vec::new()).await?;
+/// The findings: counts of [`finding_aggregates`] in `t` (the window's
+/// figures), the whole data's `no_created`, and the window's unknown statuses.
+async fn findings(
+    ctx: &SessionContext,
+    w: &Window,
+    t: &Table,
+    no_created: i64,
+) -> Result<Vec<Finding>> {
+    let r = range(w.since, w.until + 1);
     let get =
         |name: &str| -> Result<i64> { Ok(t.count(name)?.first().copied().unwrap_or_default()) };
     let mut out = Vec::new();
@@ -1233,31 +1343,41 @@ async fn findings(ctx: &SessionContext) -> Result<(i64, i64, Vec<Finding>)> {
     add(
         "no_device",
         get("no_device")?,
-        "without a device id (the export did not say which device): listed under an unknown device",
+        "created in the window without a device id (the export did not say which device): \
+         listed under an unknown device",
     );
     add(
         "no_created",
-        get("no_created")?,
-        "without a creation time: outside every window",
+        no_created,
+        "in the data without a creation time: outside every window",
     );
-    add("no_type", get("no_type")?, "without an operation type");
-    add("no_status", get("no_status")?, "without a status");
+    add(
+        "no_type",
+        get("no_type")?,
+        "created in the window without an operation type",
+    );
+    add(
+        "no_status",
+        get("no_status")?,
+        "created in the window without a status",
+    );
     add(
         "completed_before_started",
         get("completed_before_started")?,
-        "completed before it started: left out of durations",
+        "created in the window completed before it started: left out of durations",
     );
     add(
         "started_before_created",
         get("started_before_created")?,
-        "started before it was created: left out of queue times",
+        "created in the window started before it was created: left out of queue times",
     );
     add(
         "finished_without_completion",
         get("finished_without_completion")?,
-        "successful or failed without a completion time: left out of durations",
+        "created in the window successful or failed without a completion time: left out of \
+         durations",
     );
-    let u = query(ctx, UNKNOWN_STATUS_SQL, Vec::new()).await?;
+    let u = query(ctx, &unknown_status_sql(), r).await?;
     let mut unknown: Vec<(String, i64)> = u
         .str("status")?
         .into_iter()
@@ -1270,11 +1390,12 @@ async fn findings(ctx: &SessionContext) -> Result<(i64, i64, Vec<Finding>)> {
             key: "unknown_status",
             count: n,
             text: format!(
-                "with the status '{status}', which is not a known Graph status: counted as neither finished nor in flight"
+                "created in the window with the status '{status}', which is not a known Graph \
+                 status: counted as neither finished nor in flight"
             ),
         });
     }
-    Ok((get("operations")?, get("devices")?, out))
+    Ok(out)
 }
 
 /// Computes the report over the `operations` table of `ctx`. `loaded` (what
@@ -1285,12 +1406,21 @@ pub async fn build(
     loaded: Option<&Loaded>,
     opts: &ReportOptions,
 ) -> Result<Report> {
-    let bounds = data_bounds(ctx).await?;
+    let mut trace = Trace::new();
+    let totals = totals(ctx).await?;
+    trace.mark("report: totals");
+    let bounds = totals.bounds;
     let w = Window::resolve(opts.since, opts.until, bounds)?;
     let (plo, phi) = w.previous();
-    let current = figures(ctx, w.since, w.until + 1, opts.stuck_after).await?;
-    let previous = figures(ctx, plo, phi, opts.stuck_after).await?;
-    let (operations, devices, findings) = findings(ctx).await?;
+    let (stuck_now, stuck_before) = stuck_counts(ctx, w.until, phi - 1, opts.stuck_after).await?;
+    trace.mark("report: stuck counts");
+    let (current, counts) =
+        figures(ctx, w.since, w.until + 1, stuck_now, finding_aggregates()?).await?;
+    trace.mark("report: figures");
+    let (previous, _) = figures(ctx, plo, phi, stuck_before, Vec::new()).await?;
+    trace.mark("report: previous figures");
+    let findings = findings(ctx, &w, &counts, totals.no_created).await?;
+    trace.mark("report: findings");
     let (ingest, notes) = match loaded {
         Some(l) => {
             let (s, n) = ingest_summary(l);
@@ -1299,6 +1429,19 @@ pub async fn build(
         None => (None, Vec::new()),
     };
     let stuck = stuck_list(ctx, w.until, opts.stuck_after, current.stuck, opts.top).await?;
+    trace.mark("report: stuck");
+    let operation_types = type_rows(ctx, &w).await?;
+    trace.mark("report: operation types");
+    let daily = daily_rows(ctx, &w).await?;
+    trace.mark("report: daily");
+    let top_devices = device_rows(ctx, &w, opts.top).await?;
+    trace.mark("report: devices");
+    let top_errors = error_rows(ctx, &w, opts.top).await?;
+    trace.mark("report: errors");
+    let durations = duration_rows(ctx, &w).await?;
+    trace.mark("report: durations");
+    let rejects = rejects(ctx, opts.top).await?;
+    trace.mark("report: rejects");
     Ok(Report {
         format: "fleetops-report",
         version: REPORT_VERSION,
@@ -1311,8 +1454,7 @@ pub async fn build(
             previous_until: Ts(phi),
         },
         data: DataInfo {
-            operations,
-            devices,
+            operations: totals.operations,
             earliest: bounds.earliest.map(Ts),
             latest: bounds.latest.map(Ts),
             previous_window_covered: bounds.earliest.is_some_and(|e| e <= plo),
@@ -1323,20 +1465,37 @@ pub async fn build(
         },
         empty: current.operations == 0,
         headline: headline(&current, Some(&previous)),
-        operation_types: type_rows(ctx, &w).await?,
-        daily: daily_rows(ctx, &w).await?,
-        top_devices: device_rows(ctx, &w, opts.top).await?,
-        top_errors: error_rows(ctx, &w, opts.top).await?,
+        operation_types,
+        daily,
+        top_devices,
+        top_errors,
         stuck,
-        durations: duration_rows(ctx, &w).await?,
+        durations,
         data_quality: Quality {
             ingest,
-            rejects: rejects(ctx, opts.top).await?,
+            rejects,
             findings,
             notes,
         },
         checks: Vec::new(),
     })
+}
+
+/// Time spent per part of the report: a `tracing` event at DEBUG per part
+/// (target `fleetops::report`, fields `phase` and `secs`), which
+/// `FLEETOPS_TRACE=1 fleetops report` prints.
+struct Trace(std::time::Instant);
+
+impl Trace {
+    fn new() -> Self {
+        Trace(std::time::Instant::now())
+    }
+
+    fn mark(&mut self, phase: &str) {
+        let secs = self.0.elapsed().as_secs_f64();
+        tracing::debug!(phase, secs, "report part finished");
+        self.0 = std::time::Instant::now();
+    }
 }
 
 #[cfg(test)]

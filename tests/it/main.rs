@@ -8,6 +8,7 @@ mod support;
 
 mod cli;
 mod crash;
+mod day_folders;
 mod dedup_props;
 mod fuzz_regressions;
 mod ingest;

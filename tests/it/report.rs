@@ -1042,3 +1042,72 @@ async fn html_is_self_contained_with_three_charts() {
         assert!(!html.contains(external), "{external}");
     }
 }
+
+#[tokio::test]
+async fn findings_count_the_windows_operations() {
+    // Flaws inside the window (the 10th) and the same flaws outside it (the
+    // 2nd); no creation time is outside every window and counts everywhere.
+    let op = |id: &str, day: u32, extra: &str| {
+        format!(
+            r#"{{"id":"{id}","deviceId":"d1","operationType":"deviceRestart","status":"successful","createdDateTime":"2026-06-{day:02}T10:00:00Z","startedDateTime":"2026-06-{day:02}T10:01:00Z","completedDateTime":"2026-06-{day:02}T10:02:00Z"{extra}}}"#
+        )
+    };
+    let mut lines = Vec::new();
+    for (day, tag) in [(10, "in"), (2, "out")] {
+        lines.push(op(&format!("{tag}-fine"), day, ""));
+        lines.push(op(&format!("{tag}-nodev"), day, r#","deviceId":null"#));
+        lines.push(op(
+            &format!("{tag}-notype"),
+            day,
+            r#","operationType":null"#,
+        ));
+        lines.push(op(&format!("{tag}-nostatus"), day, r#","status":null"#));
+        lines.push(op(
+            &format!("{tag}-backwards"),
+            day,
+            r#","completedDateTime":"2026-06-01T00:00:00Z""#,
+        ));
+        lines.push(op(
+            &format!("{tag}-early"),
+            day,
+            r#","startedDateTime":"2026-06-01T00:00:00Z""#,
+        ));
+        lines.push(op(
+            &format!("{tag}-open"),
+            day,
+            r#","completedDateTime":null"#,
+        ));
+        lines.push(op(&format!("{tag}-odd"), day, r#","status":"paused""#));
+    }
+    lines.push(op("nocreated", 10, r#","createdDateTime":null"#));
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::support::write(dir.path(), "ops.ndjson", lines.join("\n"));
+    let ctx = session::new_context().unwrap();
+    let loaded = session::register_data(&ctx, &[file], &Default::default()).unwrap();
+    let opts = ReportOptions {
+        since: Some(parse_when("2026-06-08").unwrap()),
+        until: Some(parse_when("2026-06-14").unwrap()),
+        ..Default::default()
+    };
+    let r = report::build(&ctx, Some(&loaded), &opts).await.unwrap();
+    let found: Vec<(&str, i64)> = r
+        .data_quality
+        .findings
+        .iter()
+        .map(|f| (f.key, f.count))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("no_device", 1),
+            ("no_created", 1),
+            ("no_type", 1),
+            ("no_status", 1),
+            ("completed_before_started", 1),
+            ("started_before_created", 1),
+            ("finished_without_completion", 1),
+            ("unknown_status", 1),
+        ]
+    );
+    assert_eq!(r.data.operations, 17);
+}
