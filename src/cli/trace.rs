@@ -1,5 +1,5 @@
 //! `FLEETOPS_TRACE=1`: the library's timing events as lines on stderr,
-//! `fleetops: {phase}: {secs:.3}s`. A subscriber of a few lines rather than
+//! `fleetops: {phase}: {secs:.3}s`, and the counts its other events carry. A subscriber of a few lines rather than
 //! a formatting crate: nothing else is shown.
 
 use std::fmt;
@@ -23,6 +23,8 @@ struct PhaseTimes;
 struct Phase {
     phase: Option<String>,
     secs: Option<f64>,
+    /// Counts an event carries (bytes spilled, partitions...).
+    counts: Vec<(&'static str, u64)>,
 }
 
 impl Visit for Phase {
@@ -36,6 +38,10 @@ impl Visit for Phase {
         if field.name() == "secs" {
             self.secs = Some(value);
         }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.counts.push((field.name(), value));
     }
 
     fn record_debug(&mut self, _: &Field, _: &dyn fmt::Debug) {}
@@ -60,6 +66,9 @@ impl Subscriber for PhaseTimes {
         event.record(&mut p);
         if let (Some(phase), Some(secs)) = (p.phase, p.secs) {
             eprintln!("fleetops: {phase}: {secs:.3}s");
+        } else if !p.counts.is_empty() {
+            let counts: Vec<String> = p.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            eprintln!("fleetops: {}", counts.join(", "));
         }
     }
 

@@ -310,7 +310,10 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     pipeline::release_free_memory();
     tracing::info!(
         spilled_bytes = routed.spilled_bytes,
-        partitions = routed.parts.len(),
+        held_bytes = routed.held as u64,
+        batches = routed.batches,
+        batch_bytes = routed.batch_bytes,
+        partitions = routed.parts.len() as u64,
         "routed"
     );
     place_ids(&ds, &stored, &staging, &run_id, &mut routed)?;
@@ -329,6 +332,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
     trace.mark("merge");
     sink.sync()?;
     dataset::sync_dir(&staging.operations_dir())?;
+    trace.mark("sync");
     let counts = counts_of(&result, &outcome);
     carry_rejects(&ds, &staging)?;
     manifest.version = dataset::FORMAT_VERSION;

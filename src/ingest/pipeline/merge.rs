@@ -10,6 +10,7 @@
 //! new data costs, not what the dataset holds.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -242,6 +243,8 @@ pub struct DatasetSink<'a> {
     next: AtomicU32,
     /// The partition folders made, to be synced.
     made: Mutex<BTreeSet<PartKey>>,
+    /// The files written, to be synced.
+    written: Mutex<Vec<PathBuf>>,
 }
 
 impl<'a> DatasetSink<'a> {
@@ -251,6 +254,7 @@ impl<'a> DatasetSink<'a> {
             run_id,
             next: AtomicU32::new(0),
             made: Mutex::new(BTreeSet::new()),
+            written: Mutex::new(Vec::new()),
         }
     }
 
@@ -266,8 +270,12 @@ impl<'a> DatasetSink<'a> {
         Ok(dir)
     }
 
-    /// Syncs every partition folder made (files are synced as written).
+    /// Makes every file written and every partition folder made durable.
+    /// The syncs run side by side, many at once: the file system commits
+    /// them together, where one after another each waits for the disk (90
+    /// day files cost about as many journal commits, most of a second here).
     pub fn sync(&self) -> Result<()> {
+        let files = std::mem::take(&mut *self.written.lock().expect("no panics hold this lock"));
         let made = self.made.lock().expect("no panics hold this lock");
         let dirs: Vec<PathBuf> = made
             .iter()
@@ -277,14 +285,39 @@ impl<'a> DatasetSink<'a> {
                     .join(dataset::partition_dir(*k))
             })
             .collect();
-        std::thread::scope(|s| {
-            let half = dirs.len().div_ceil(2);
-            let (a, b) = dirs.split_at(half);
-            let t = s.spawn(|| a.iter().try_for_each(|d| dataset::sync_dir(d)));
-            b.iter().try_for_each(|d| dataset::sync_dir(d))?;
-            t.join().expect("syncing never panics")
-        })
+        sync_all(&files, |f| {
+            File::open(f)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::io(f, e))
+        })?;
+        sync_all(&dirs, dataset::sync_dir)
     }
+}
+
+/// Runs `sync` on every path, up to 16 at once (they wait on the disk, not
+/// on a core).
+fn sync_all(paths: &[PathBuf], sync: impl Fn(&Path) -> Result<()> + Sync) -> Result<()> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..paths.len().min(16))
+            .map(|_| {
+                s.spawn(|| -> Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(p) = paths.get(i) else {
+                            return Ok(());
+                        };
+                        sync(p)?;
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("syncing never panics"))
+            .collect::<Result<Vec<()>>>()
+            .map(|_| ())
+    })
 }
 
 impl Sink for DatasetSink<'_> {
@@ -305,9 +338,11 @@ impl Sink for DatasetSink<'_> {
             }
         }
         w.finish()?;
-        // Made durable here, while the other merges go on: one sync after
-        // another at the end costs milliseconds a file.
-        w.inner().sync_all().map_err(|e| Error::io(&path, e))?;
+        // Made durable by `sync`, all files together.
+        self.written
+            .lock()
+            .expect("no panics hold this lock")
+            .push(path);
         Ok(())
     }
 }

@@ -16,6 +16,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::{AsArray, RecordBatch, UInt32Array};
 use arrow::datatypes::TimestampMicrosecondType;
@@ -114,6 +115,8 @@ pub struct Router {
     spilled: Mutex<Spilled>,
     /// `(id fingerprint, partition)` of every row, when partitioned.
     seen: Mutex<Seen>,
+    /// Batches added and their bytes (for `FLEETOPS_TRACE`).
+    added: (AtomicU64, AtomicU64),
 }
 
 /// Spilled bytes past which spill files are compressed (LZ4, about a third
@@ -138,6 +141,9 @@ pub struct Routed {
     /// Bytes of rows still in memory: held until the merges are done (a
     /// piece shares its decoded batch with other partitions' pieces).
     pub held: usize,
+    /// Decoded batches routed, and their bytes in memory as decoded.
+    pub batches: u64,
+    pub batch_bytes: u64,
     /// `(id fingerprint, partition)` of every row (partitioned runs only).
     pub seen: Option<Seen>,
 }
@@ -153,12 +159,17 @@ impl Router {
             spilled: Mutex::new(Spilled::default()),
             // An eighth of the budget, sorted and spilled past it.
             seen: Mutex::new(Seen::new(spill_dir.join("ids"), spill_at / 4)),
+            added: Default::default(),
         }
     }
 
     /// Cuts `batch` (rows of `units`, in order) by partition and keeps the
     /// pieces, spilling every waiting piece when they pass the budget.
     pub fn add(&self, batch: RecordBatch, units: Units) -> Result<()> {
+        self.added.0.fetch_add(1, Ordering::Relaxed);
+        self.added
+            .1
+            .fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
         let keys = keys_of(&batch, self.partitioning);
         if self.partitioning == Partitioning::ByDay {
             let seen: Vec<(u64, PartKey)> = crate::ingest::id_index::fingerprints(&batch)
@@ -249,6 +260,8 @@ impl Router {
             runs: spilled.runs,
             spilled_bytes: spilled.bytes,
             held: buffers.bytes,
+            batches: self.added.0.into_inner(),
+            batch_bytes: self.added.1.into_inner(),
             seen: Some(self.seen.into_inner().expect("no panics hold this lock")),
         })
     }
