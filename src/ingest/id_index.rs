@@ -478,9 +478,9 @@ pub fn place(mut seen: Seen, runs: &[PathBuf], keep: usize, out: &Path) -> Resul
 /// Which index runs an ingest merges with its own ids, given the runs'
 /// sizes (oldest first) and the ingest's: the newest run, and each older
 /// one while it is no larger than all merged so far. Run sizes then fall by
-/// about half from one run to the next, so an ingest rewrites about as many
-/// entries as it adds (an id is rewritten about log2(ids / ids per ingest)
-/// times over its life) and the oldest, largest run is left alone.
+/// about half from one run to the next, so an id is rewritten about
+/// log2(ids / ids per ingest) times over its life, and the oldest, largest
+/// run is left alone by ingests much smaller than it.
 pub fn first_merged(sizes: &[u64], new: u64) -> usize {
     let mut i = sizes.len();
     let mut merged = new;

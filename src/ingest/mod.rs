@@ -417,7 +417,8 @@ fn place_ids(
     dataset::sync_dir(&index_dir)
 }
 
-/// Index runs a dataset keeps before an ingest writes them as one.
+/// Index runs a dataset keeps before an ingest merges the newest small ones
+/// with its own ids (`id_index::first_merged`).
 const MAX_INDEX_RUNS: usize = 8;
 
 /// Feeds the files of a version 1 dataset to `router` as stored rows.

@@ -360,8 +360,8 @@ fn memory_stays_within_a_lowered_budget() {
     }
 }
 
-/// After eight index runs an ingest writes the index as one run, and ids
-/// stored long before still keep their folder.
+/// Past eight index runs an ingest merges the newest ones with its own ids
+/// (equal runs: all of them), and ids stored long before keep their folder.
 #[test]
 fn the_index_is_rewritten_as_one_run_past_eight() {
     let d = tempfile::tempdir().unwrap();
@@ -408,4 +408,69 @@ fn the_index_is_rewritten_as_one_run_past_eight() {
     }
     ids.sort();
     assert_eq!(ids, ["first", "new0"]);
+}
+
+/// A large first index run is left alone while the small runs of later
+/// ingests are merged: a weekly ingest does not rewrite the whole index.
+#[test]
+fn small_index_runs_are_merged_and_the_large_first_one_kept() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("ds");
+    let first = d.path().join("first.ndjson");
+    let body: String = (0..500)
+        .map(|n| {
+            op(
+                &format!("old{n}"),
+                Some("2026-11-01T10:00:00Z"),
+                "2026-11-01T11:00:00Z",
+                "successful",
+            )
+        })
+        .collect();
+    std::fs::write(&first, body).unwrap();
+    ingest::ingest_dataset(&[first], &out, &Options::default()).unwrap();
+    let runs = |out: &std::path::Path| {
+        let mut r: Vec<String> = std::fs::read_dir(out.join("_index"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        r.sort();
+        r
+    };
+    let big = runs(&out);
+    assert_eq!(big.len(), 1);
+    for i in 0..12u32 {
+        let f = d.path().join(format!("{i}.ndjson"));
+        std::fs::write(
+            &f,
+            op(
+                &format!("new{i}"),
+                Some("2026-11-02T10:00:00Z"),
+                "2026-11-02T11:00:00Z",
+                "queued",
+            ),
+        )
+        .unwrap();
+        ingest::ingest_dataset(&[f], &out, &Options::default()).unwrap();
+        let now = runs(&out);
+        assert!(now.len() <= 8, "{} index runs after ingest {i}", now.len());
+        assert_eq!(now[0], big[0], "the first run was rewritten by ingest {i}");
+    }
+    // The merges happened (13 runs would be there otherwise) and every id
+    // is still found: re-ingesting an old id adds no row.
+    assert!(runs(&out).len() < 8);
+    let again = d.path().join("again.ndjson");
+    std::fs::write(
+        &again,
+        op(
+            "old7",
+            Some("2026-11-01T10:00:00Z"),
+            "2026-11-01T12:00:00Z",
+            "failed",
+        ),
+    )
+    .unwrap();
+    ingest::ingest_dataset(&[again], &out, &Options::default()).unwrap();
+    let t = table(&out);
+    assert_eq!(t.len(), 512);
 }
