@@ -2,8 +2,10 @@
 //! the canonical spelling of a known status (`successful`, `inProgress`, ...),
 //! NULL for NULL or unknown text.
 //!
-//! Not registered: the per-type statistics count statuses with it, so those
-//! counts use exactly the matching rules of the public functions.
+//! Not registered by `register_all` and not listed: the per-type statistics
+//! count statuses with it, so those counts use exactly the matching rules of
+//! the public functions. Engines that take plans by function name get it
+//! from `helper_udfs`, under a name no user function would take.
 
 use std::sync::{Arc, OnceLock};
 
@@ -18,9 +20,13 @@ use super::common::{for_each_status, scalar_status, status_signature};
 
 /// `canonical_status(status)` as an `Expr`.
 pub(crate) fn canonical_status(status: Expr) -> Expr {
+    instance().call(vec![status])
+}
+
+/// The shared instance.
+pub(crate) fn instance() -> &'static Arc<ScalarUDF> {
     static UDF: OnceLock<Arc<ScalarUDF>> = OnceLock::new();
     UDF.get_or_init(|| Arc::new(ScalarUDF::new_from_impl(CanonicalStatusFunc::default())))
-        .call(vec![status])
 }
 
 /// The canonical spelling of a known status, NULL for NULL or unknown text.
@@ -39,7 +45,7 @@ impl Default for CanonicalStatusFunc {
 
 impl ScalarUDFImpl for CanonicalStatusFunc {
     fn name(&self) -> &str {
-        "canonical_status"
+        "fleetops_canonical_status"
     }
 
     fn signature(&self) -> &Signature {

@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod day_folders;
 mod dedup_props;
+mod embedding;
 mod fuzz_regressions;
 mod ingest;
 mod layout;
