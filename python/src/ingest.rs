@@ -87,8 +87,12 @@ pub fn ingest<'py>(
         return Err(e);
     }
     let report = result.map_err(to_py)?;
+    // Pointing at the caller of `fleetops.ingest`, not at the package.
     let warn = |text: String| -> PyResult<()> {
-        py.import("warnings")?.call_method1("warn", (text,))?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("stacklevel", 2)?;
+        py.import("warnings")?
+            .call_method("warn", (text,), Some(&kwargs))?;
         Ok(())
     };
     for f in &report.failures {
