@@ -59,6 +59,12 @@ QUERIES = {
         SELECT count(*) AS n, failure_rate(status) AS fr FROM operations
         WHERE created_date_time >= TIMESTAMP '2026-10-15T00:00:00Z'""",
     "rejects": 'SELECT file, reason FROM rejects ORDER BY file, line, "index"',
+    # A filter the table applies (the time bound) beside one it leaves to
+    # datafusion-python (a fleetops function).
+    "filtered": """
+        SELECT id, status FROM operations
+        WHERE is_failed(status) AND created_date_time < TIMESTAMP '2026-11-01T00:00:00Z'
+        ORDER BY id""",
 }
 
 
