@@ -2,10 +2,8 @@
 //! the canonical spelling of a known status (`successful`, `inProgress`, ...),
 //! NULL for NULL or unknown text.
 //!
-//! Not registered by `register_all` and not listed: the per-type statistics
-//! count statuses with it, so those counts use exactly the matching rules of
-//! the public functions. Engines that take plans by function name get it
-//! from `helper_udfs`, under a name no user function would take.
+//! Not registered: the per-type statistics count statuses with it, so those
+//! counts use exactly the matching rules of the public functions.
 
 use std::sync::{Arc, OnceLock};
 
@@ -20,13 +18,9 @@ use super::common::{for_each_status, scalar_status, status_signature};
 
 /// `canonical_status(status)` as an `Expr`.
 pub(crate) fn canonical_status(status: Expr) -> Expr {
-    instance().call(vec![status])
-}
-
-/// The shared instance.
-pub(crate) fn instance() -> &'static Arc<ScalarUDF> {
     static UDF: OnceLock<Arc<ScalarUDF>> = OnceLock::new();
     UDF.get_or_init(|| Arc::new(ScalarUDF::new_from_impl(CanonicalStatusFunc::default())))
+        .call(vec![status])
 }
 
 /// The canonical spelling of a known status, NULL for NULL or unknown text.
@@ -45,7 +39,7 @@ impl Default for CanonicalStatusFunc {
 
 impl ScalarUDFImpl for CanonicalStatusFunc {
     fn name(&self) -> &str {
-        "fleetops_canonical_status"
+        "canonical_status"
     }
 
     fn signature(&self) -> &Signature {

@@ -51,7 +51,7 @@ pub use op_percentile::{op_percentile, op_percentile_udaf};
 pub use op_queue_seconds::{op_queue_seconds, op_queue_seconds_udf};
 pub use operation_type_stats::{
     column as stats_column, operation_stats, operation_type_stats_scan,
-    operation_type_stats_schema, operation_type_stats_sql, operation_type_stats_udtf,
+    operation_type_stats_schema, operation_type_stats_udtf,
 };
 
 /// The scalar functions, in listing order.
@@ -77,14 +77,6 @@ pub fn scalar_udfs() -> Vec<Arc<ScalarUDF>> {
 /// Every registered aggregate function.
 pub fn aggregate_udfs() -> Vec<Arc<AggregateUDF>> {
     aggregate_instances().into_iter().map(Arc::clone).collect()
-}
-
-/// The scalar functions the table functions plan with that are not part of
-/// fleetops' SQL: not registered by [`register_all`], never listed. An
-/// engine that receives plans by function name (datafusion-python through
-/// the FFI, a cluster's executors) needs them registered beside the others.
-pub fn helper_udfs() -> Vec<Arc<ScalarUDF>> {
-    vec![Arc::clone(canonical_status::instance())]
 }
 
 /// Every registered table function, by SQL name.

@@ -14,7 +14,6 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{Result, plan_datafusion_err, plan_err};
-use datafusion::datasource::empty::EmptyTable;
 use datafusion::datasource::provider_as_source;
 use datafusion::functions_aggregate::expr_fn::{avg, count};
 use datafusion::logical_expr::{
@@ -22,7 +21,6 @@ use datafusion::logical_expr::{
     lit,
 };
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::sql::unparser::plan_to_sql;
 use datafusion_macros::user_doc;
 
 use super::canonical_status::canonical_status;
@@ -221,48 +219,6 @@ async fn operations_table(state: &dyn Session) -> Result<Arc<dyn TableProvider>>
     schema.table(TABLE_NAME).await?.ok_or_else(missing)
 }
 
-/// The query `operation_type_stats()` runs, as one SQL statement over the
-/// table `operations`: for engines that call fleetops' functions by name but
-/// cannot run its table function's provider (datafusion-python through the
-/// FFI, where `fleetops.register` makes it a view). It calls the helpers of
-/// [`helper_udfs`](super::helper_udfs) as well as the public functions.
-pub fn operation_type_stats_sql() -> Result<String> {
-    let operations = Arc::new(EmptyTable::new(crate::schema::operations_schema()));
-    // Ordered outside a subquery: the ORDER BY of one SELECT could not name
-    // the output column that shadows the input column of the same name.
-    let plan = LogicalPlanBuilder::scan(TABLE_NAME, provider_as_source(operations), None)?
-        .aggregate(vec![col(input::OPERATION_TYPE)], operation_stats()?)?
-        .project(sql_columns())?
-        .alias(NAME)?
-        .sort(vec![col(column::OPERATION_TYPE).sort(true, false)])?
-        .build()?;
-    Ok(plan_to_sql(&plan)?.to_string())
-}
-
-/// The output columns (all, or those of `projection`), cast to the declared
-/// types (`operation_type` may be read as Utf8View).
-fn output_columns(projection: Option<&Vec<usize>>) -> Vec<Expr> {
-    let schema = operation_type_stats_schema();
-    let all: Vec<usize> = (0..schema.fields().len()).collect();
-    projection
-        .unwrap_or(&all)
-        .iter()
-        .map(|&i| {
-            let field = schema.field(i);
-            cast(col(field.name()), field.data_type().clone()).alias(field.name())
-        })
-        .collect()
-}
-
-/// The output columns of [`operation_type_stats_sql`]: `operation_type` as
-/// the table has it (SQL's `CAST(... AS VARCHAR)` would make it Utf8View),
-/// the others cast as in [`output_columns`].
-fn sql_columns() -> Vec<Expr> {
-    let mut columns = output_columns(None);
-    columns[0] = col(input::OPERATION_TYPE);
-    columns
-}
-
 /// [`operation_stats`] over `operations`, grouped and ordered by operation
 /// type (NULL last), projected to `projection` of the output schema.
 fn stats_plan(
@@ -270,7 +226,18 @@ fn stats_plan(
     projection: Option<&Vec<usize>>,
     limit: Option<usize>,
 ) -> Result<LogicalPlan> {
-    let columns = output_columns(projection);
+    // Cast to the declared types (`operation_type` may be read as Utf8View).
+    let schema = operation_type_stats_schema();
+    let all: Vec<usize> = (0..schema.fields().len()).collect();
+    let columns = projection
+        .unwrap_or(&all)
+        .iter()
+        .map(|&i| {
+            let field = schema.field(i);
+            cast(col(field.name()), field.data_type().clone()).alias(field.name())
+        })
+        .collect::<Vec<_>>();
+
     let mut builder = LogicalPlanBuilder::scan(TABLE_NAME, provider_as_source(operations), None)?
         .aggregate(vec![col(input::OPERATION_TYPE)], operation_stats()?)?
         .sort(vec![col(input::OPERATION_TYPE).sort(true, false)])?;

@@ -1,12 +1,9 @@
 //! What embedders rely on beyond the command line: stopping an ingest from
-//! another thread, and the per-type statistics as plain SQL for engines that
-//! take fleetops' functions by name (the Python module).
+//! another thread (the Python module's Ctrl-C).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use arrow::util::pretty::pretty_format_batches;
-use fleetops::functions::{helper_udfs, operation_type_stats_sql};
 use fleetops::ingest::{self, Options, Progress};
 
 use crate::support::{files_under, sample_data};
@@ -63,38 +60,4 @@ fn an_interrupted_ingest_commits_nothing_and_the_next_one_does() {
     // The lock and the staging folders are gone: the same ingest runs.
     let again = ingest::ingest_dataset(&[sample_data()], &out, &Options::default()).unwrap();
     assert_eq!(again.counts.records, 537);
-}
-
-#[tokio::test]
-async fn operation_type_stats_as_sql_gives_the_table_function_s_rows() {
-    let ctx = fleetops::session::new_context().unwrap();
-    fleetops::session::register_data(&ctx, &[sample_data()], &Options::default()).unwrap();
-    for udf in helper_udfs() {
-        ctx.register_udf(udf.as_ref().clone());
-    }
-    let sql = operation_type_stats_sql().unwrap();
-    let show = |sql: String| {
-        let ctx = ctx.clone();
-        async move {
-            let df = ctx.sql(&sql).await.unwrap_or_else(|e| panic!("{e}: {sql}"));
-            let batches = df.collect().await.unwrap();
-            pretty_format_batches(&batches).unwrap().to_string()
-        }
-    };
-    let by_function = show("SELECT * FROM operation_type_stats()".into()).await;
-    let by_sql = show(sql.clone()).await;
-    assert_eq!(by_sql, by_function, "{sql}");
-    // The eight operation types of sample-data, between four frame lines.
-    assert_eq!(by_function.lines().count(), 4 + 8, "{by_function}");
-    assert!(
-        by_function
-            .contains("| configUpdate                      | 122        | 106        | 9      |"),
-        "{by_function}"
-    );
-    // The schema is the table function's, names and types.
-    let df = ctx.sql(&sql).await.unwrap();
-    assert_eq!(
-        df.schema().as_arrow(),
-        fleetops::functions::operation_type_stats_schema().as_ref()
-    );
 }
