@@ -67,27 +67,23 @@ fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
 
 /// The session a scheduler plans each job with: Ballista's defaults with
 /// the client's settings (`config`), and every fleetops function.
-pub fn scheduler_session(
+fn scheduler_session(
     config: SessionConfig,
 ) -> datafusion::error::Result<datafusion::execution::SessionState> {
-    let mut scalar = ballista_scalar_functions();
-    scalar.extend(scalar_functions());
-    let mut aggregate = ballista_aggregate_functions();
-    aggregate.extend(aggregate_functions());
     Ok(SessionStateBuilder::new()
         .with_default_features()
         .with_config(config)
         .with_runtime_env(Arc::new(RuntimeEnvBuilder::new().build()?))
         .with_optimizer_rules(ballista_core::optimizer::ballista_default_optimizer_rules())
-        .with_scalar_functions(scalar)
-        .with_aggregate_functions(aggregate)
+        .with_scalar_functions(scalar_with_defaults())
+        .with_aggregate_functions(aggregate_with_defaults())
         .with_window_functions(ballista_window_functions())
         .build())
 }
 
 /// The functions an executor looks up the plans' calls in: DataFusion's
 /// defaults and every fleetops function (a later name replaces an earlier).
-pub fn function_registry() -> BallistaFunctionRegistry {
+fn function_registry() -> BallistaFunctionRegistry {
     let mut registry = BallistaFunctionRegistry::default();
     for f in scalar_functions() {
         for alias in f.aliases() {
@@ -154,7 +150,9 @@ pub async fn connect(url: &str) -> Result<SessionContext> {
              on that address or correct the address"
         ))
     };
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+    // `[::1]` in a URL, `::1` to the resolver.
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
         .await
         .map_err(|e| unreachable(e.to_string()))?
         .collect();
@@ -185,16 +183,15 @@ pub async fn connect(url: &str) -> Result<SessionContext> {
 /// trying a query before starting a cluster.
 pub async fn standalone(parallelism: usize) -> Result<SessionContext> {
     use ballista_core::extension::SessionConfigExt;
-    // Ballista starts the standalone scheduler and executor from this
-    // state: with fleetops' functions on it, they know them too.
-    let local = session::new_context()?;
     // Ballista's settings first (a config that has them is left as it is).
-    let config = local
-        .copied_config()
+    let config = session::session_config()
         .upgrade_for_ballista()
         .with_ballista_standalone_parallelism(parallelism.max(1));
-    let local = SessionContext::new_with_config(config);
-    let state = SessionStateBuilder::new_from_existing(local.state())
+    // Ballista starts the standalone scheduler and executor from this
+    // state: with fleetops' functions on it, they know them too.
+    let state = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(config)
         .with_scalar_functions(scalar_with_defaults())
         .with_aggregate_functions(aggregate_with_defaults())
         .build();
@@ -337,4 +334,75 @@ pub async fn run_executor(config: ExecutorProcessConfig) -> Result<()> {
 
 fn ballista_error(e: ballista_core::error::BallistaError) -> Error {
     Error::Query(datafusion::error::DataFusionError::External(Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The scheduler and the executors know every function a fleetops plan
+    /// can call, by the name the plan carries, as fleetops' own.
+    #[test]
+    fn the_cluster_knows_every_fleetops_function() {
+        let registry = function_registry();
+        let state = scheduler_session(SessionConfig::new()).unwrap();
+        let mut scalar: Vec<Arc<ScalarUDF>> = crate::functions::scalar_udfs();
+        scalar.extend(crate::functions::hidden_udfs());
+        assert!(scalar.iter().any(|f| f.name() == "canonical_status"));
+        for f in &scalar {
+            for known in [
+                &registry.scalar_functions[f.name()],
+                &state.scalar_functions()[f.name()],
+            ] {
+                assert_eq!(known.as_ref(), f.as_ref(), "{}", f.name());
+            }
+        }
+        let ours = ScalarUDF::from(DateTruncUtc::default());
+        for name in ["date_trunc", "datetrunc"] {
+            assert_eq!(registry.scalar_functions[name].as_ref(), &ours, "{name}");
+            assert_eq!(state.scalar_functions()[name].as_ref(), &ours, "{name}");
+        }
+        for f in crate::functions::aggregate_udfs() {
+            assert_eq!(registry.aggregate_functions[f.name()].as_ref(), f.as_ref());
+            assert_eq!(state.aggregate_functions()[f.name()].as_ref(), f.as_ref());
+        }
+        // DataFusion's own are still there.
+        assert!(
+            registry
+                .aggregate_functions
+                .contains_key("approx_percentile_cont")
+        );
+        assert!(state.scalar_functions().contains_key("lower"));
+    }
+
+    #[test]
+    fn cluster_urls() {
+        let ok = |u: &str| parse_url(u).unwrap();
+        assert_eq!(ok("df://10.0.0.1:7000"), ("10.0.0.1".into(), 7000));
+        assert_eq!(
+            ok("df://sched.example/"),
+            ("sched.example".into(), DEFAULT_PORT)
+        );
+        assert_eq!(ok("df://[::1]:7000"), ("[::1]".into(), 7000));
+        assert_eq!(ok("df://[::1]"), ("[::1]".into(), DEFAULT_PORT));
+        for bad in [
+            "10.0.0.1:7000",
+            "http://h:1",
+            "df://",
+            "df://h:0",
+            "df://h:70000",
+            "df://h:x",
+            "df://h/path",
+        ] {
+            let e = parse_url(bad).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!(
+                    "invalid argument: --cluster takes df://HOST:PORT (the scheduler's \
+                     address), got '{bad}'"
+                ),
+                "{bad}"
+            );
+        }
+    }
 }

@@ -104,7 +104,7 @@ fn shared() -> &'static Shared {
         };
         fleetops_gen::generate(&opts, &exports).unwrap();
         let report = fleetops::ingest::ingest_dataset(
-            &[exports.clone()],
+            std::slice::from_ref(&exports),
             &work.join("fleet"),
             &Default::default(),
         )
@@ -247,9 +247,12 @@ fn local_answers() -> &'static Vec<(String, Rows)> {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
             let ctx = fleetops::session::new_context().unwrap();
-            let loaded =
-                fleetops::session::register_data(&ctx, &[s.dataset.clone()], &Default::default())
-                    .unwrap();
+            let loaded = fleetops::session::register_data(
+                &ctx,
+                std::slice::from_ref(&s.dataset),
+                &Default::default(),
+            )
+            .unwrap();
             answers(&ctx, &loaded).await
         })
     })
@@ -413,7 +416,7 @@ async fn standalone_cluster_answers_as_one_process() {
     let s = shared();
     let local = tokio::task::spawn_blocking(local_answers).await.unwrap();
     let ctx = fleetops::cluster::standalone(2).await.unwrap();
-    let loaded = fleetops::cluster::register_data(&ctx, &[s.dataset.clone()]).unwrap();
+    let loaded = fleetops::cluster::register_data(&ctx, std::slice::from_ref(&s.dataset)).unwrap();
     let cluster = answers(&ctx, &loaded).await;
     assert_eq!(local.len(), cluster.len());
     assert_same_answers(&cluster);
@@ -625,8 +628,12 @@ async fn an_executor_killed_during_a_query() {
                  ON a.device_id = b.device_id AND a.operation_type = b.operation_type
                GROUP BY a.device_id ORDER BY a.device_id NULLS LAST";
     let local_ctx = fleetops::session::new_context().unwrap();
-    fleetops::session::register_data(&local_ctx, &[s.dataset.clone()], &Default::default())
-        .unwrap();
+    fleetops::session::register_data(
+        &local_ctx,
+        std::slice::from_ref(&s.dataset),
+        &Default::default(),
+    )
+    .unwrap();
     let expected = sql_rows(&local_ctx, sql).await.unwrap();
     assert!(expected.len() > 100);
 
