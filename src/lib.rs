@@ -14,7 +14,9 @@
 //!   Markdown, HTML or JSON, and runs the named queries;
 //! - [`redact`] pseudonymises names and ids with a key;
 //! - [`schema`] is the one definition of the `operations` and `rejects` tables;
-//! - [`Error`] is the one error type.
+//! - [`Error`] is the one error type;
+//! - `cluster` (the `cluster` feature) runs the same SQL, named queries and
+//!   reports on an Apache DataFusion Ballista cluster.
 //!
 //! ```no_run
 //! # async fn demo() -> fleetops::Result<()> {
@@ -40,6 +42,8 @@
 #[doc(hidden)]
 #[allow(clippy::print_stdout, clippy::print_stderr, missing_docs)]
 pub mod cli;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 mod error;
 pub mod functions;
 pub mod ingest;

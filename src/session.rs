@@ -105,6 +105,16 @@ pub fn read_rejects(root: &Path) -> Result<Vec<FileReject>> {
     Ok(out)
 }
 
+/// How a dataset's Parquet files are read: with the session's Parquet
+/// settings (see [`session_config`]; a format made with
+/// `ParquetFormat::default()` would read with DataFusion's defaults).
+pub(crate) fn dataset_listing_options(
+    state: &datafusion::execution::SessionState,
+) -> ListingOptions {
+    let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+    ListingOptions::new(Arc::new(format)).with_file_extension(".parquet")
+}
+
 /// Registers the Parquet files of a dataset as the table `name`: both
 /// layouts, flat `operations/*.parquet` and day folders
 /// `operations/created_date=YYYY-MM-DD/*.parquet` (see [`DatasetTable`]).
@@ -113,10 +123,7 @@ pub fn register_dataset(ctx: &SessionContext, root: &Path, name: &str) -> Result
     let dir = std::path::absolute(&dir).map_err(|e| Error::io(&dir, e))?;
     std::fs::create_dir_all(&dir).ok();
     let state = ctx.state();
-    // The session's Parquet settings (see `session_config`): a format made
-    // with `ParquetFormat::default()` would read with DataFusion's defaults.
-    let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
-    let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
+    let options = dataset_listing_options(&state);
     // Each file's statistics are read once per session, not once per query
     // (a report runs about fifteen).
     let cache = state.runtime_env().cache_manager.get_file_statistic_cache();

@@ -128,6 +128,71 @@ pub struct DataArgs {
     /// follow it.
     #[arg(long, required = true)]
     pub data: Vec<PathBuf>,
+    /// Plan and run on the Apache DataFusion Ballista cluster whose scheduler
+    /// listens there (builds with the `cluster` feature); --data is then a
+    /// dataset folder at the same path on every machine of the cluster.
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub cluster: Option<String>,
+}
+
+impl DataArgs {
+    /// A context with `operations` and `rejects` from --data, on this
+    /// process or on --cluster, redacted when `redactor` is given.
+    pub(crate) fn open(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        redactor: Option<&crate::redact::Redactor>,
+    ) -> crate::Result<(datafusion::prelude::SessionContext, crate::session::Loaded)> {
+        let (ctx, loaded) = match &self.cluster {
+            None => {
+                let ctx = crate::session::new_context()?;
+                let loaded = crate::session::register_data(
+                    &ctx,
+                    &self.data,
+                    &crate::ingest::Options::default(),
+                )?;
+                (ctx, loaded)
+            }
+            Some(url) => {
+                if redactor.is_some() {
+                    // The pseudonyms are made with the key by functions that
+                    // exist only in this process.
+                    return Err(crate::Error::BadArgument(
+                        "--redact cannot be used with --cluster (the key stays on this machine):                          run the query without --cluster, or ingest with --redact"
+                            .into(),
+                    ));
+                }
+                open_cluster(rt, url, &self.data)?
+            }
+        };
+        if let Some(r) = redactor {
+            crate::redact::redact_context(&ctx, r)?;
+        }
+        Ok((ctx, loaded))
+    }
+}
+
+#[cfg(feature = "cluster")]
+fn open_cluster(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    data: &[PathBuf],
+) -> crate::Result<(datafusion::prelude::SessionContext, crate::session::Loaded)> {
+    crate::cluster::dataset_root(data)?;
+    let ctx = rt.block_on(crate::cluster::connect(url))?;
+    let loaded = crate::cluster::register_data(&ctx, data)?;
+    Ok((ctx, loaded))
+}
+
+#[cfg(not(feature = "cluster"))]
+fn open_cluster(
+    _rt: &tokio::runtime::Runtime,
+    _url: &str,
+    _data: &[PathBuf],
+) -> crate::Result<(datafusion::prelude::SessionContext, crate::session::Loaded)> {
+    Err(crate::Error::BadArgument(
+        "this build of fleetops has no --cluster (build it with the `cluster` feature)".into(),
+    ))
 }
 
 #[derive(Debug, Args)]

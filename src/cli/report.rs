@@ -7,7 +7,6 @@ use super::{EXIT_BREACH, QueriesArgs, ReportArgs, RunArgs};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::report::{self, Format, ReportOptions, queries, window};
-use crate::{ingest, redact, session};
 
 pub fn run(a: ReportArgs) -> Result<ExitCode> {
     // Every argument is checked before any data is read (clap has parsed
@@ -28,13 +27,10 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
     let conditions = a.fail_if;
     let redactor = a.redact.redactor()?;
 
-    let ctx = session::new_context()?;
-    let loaded = session::register_data(&ctx, &a.data.data, &ingest::Options::default())?;
-    if let Some(r) = &redactor {
-        redact::redact_context(&ctx, r)?;
-    }
+    let rt = runtime()?;
+    let (ctx, loaded) = a.data.open(&rt, redactor.as_ref())?;
     warn_loaded(&loaded);
-    let mut report = runtime()?.block_on(report::build(&ctx, Some(&loaded), &opts))?;
+    let mut report = rt.block_on(report::build(&ctx, Some(&loaded), &opts))?;
     let breached = report::fail_if::apply(&mut report, &conditions);
     let text = report::render(&report, format)?;
     match output::write_output(a.output.as_deref(), |w| {
@@ -77,13 +73,9 @@ pub fn run_named(a: RunArgs) -> Result<ExitCode> {
     query.bind(&params, window::Bounds::default())?;
     let format = a.format;
     let redactor = a.redact.redactor()?;
-    let ctx = session::new_context()?;
-    let loaded = session::register_data(&ctx, &a.data.data, &ingest::Options::default())?;
-    if let Some(r) = &redactor {
-        redact::redact_context(&ctx, r)?;
-    }
-    warn_loaded(&loaded);
     let rt = runtime()?;
+    let (ctx, loaded) = a.data.open(&rt, redactor.as_ref())?;
+    warn_loaded(&loaded);
     let (schema, batches) = rt.block_on(async {
         let df = query.dataframe(&ctx, &params).await?;
         let schema = df.schema().inner().clone();

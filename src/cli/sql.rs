@@ -12,10 +12,8 @@ use tokio::runtime::Runtime;
 
 use super::{SqlArgs, shell};
 use crate::error::{Error, Result};
-use crate::ingest;
 use crate::output::{self, OutputFormat};
-use crate::redact;
-use crate::session::{self, Loaded};
+use crate::session::Loaded;
 
 /// The result of one statement.
 #[derive(Debug)]
@@ -138,13 +136,9 @@ pub fn run(a: SqlArgs) -> Result<ExitCode> {
         }
     }
     let redactor = a.redact.redactor()?;
-    let ctx = session::new_context()?;
-    let loaded = session::register_data(&ctx, &a.data.data, &ingest::Options::default())?;
-    if let Some(r) = &redactor {
-        redact::redact_context(&ctx, r)?;
-    }
-    warn_loaded(&loaded);
     let rt = runtime()?;
+    let (ctx, loaded) = a.data.open(&rt, redactor.as_ref())?;
+    warn_loaded(&loaded);
     match a.query {
         None => shell::run(&rt, &ctx, format),
         Some(sql) => match rt.block_on(run_query(&ctx, &sql, format, a.output.as_deref())) {

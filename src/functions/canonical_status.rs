@@ -3,7 +3,8 @@
 //! NULL for NULL or unknown text.
 //!
 //! Not registered: the per-type statistics count statuses with it, so those
-//! counts use exactly the matching rules of the public functions.
+//! counts use exactly the matching rules of the public functions. A cluster's
+//! scheduler and executors do know it (they find functions by name).
 
 use std::sync::{Arc, OnceLock};
 
@@ -16,11 +17,17 @@ use datafusion::logical_expr::{
 
 use super::common::{for_each_status, scalar_status, status_signature};
 
+/// The shared instance.
+pub(crate) fn instance() -> Arc<ScalarUDF> {
+    static UDF: OnceLock<Arc<ScalarUDF>> = OnceLock::new();
+    Arc::clone(
+        UDF.get_or_init(|| Arc::new(ScalarUDF::new_from_impl(CanonicalStatusFunc::default()))),
+    )
+}
+
 /// `canonical_status(status)` as an `Expr`.
 pub(crate) fn canonical_status(status: Expr) -> Expr {
-    static UDF: OnceLock<Arc<ScalarUDF>> = OnceLock::new();
-    UDF.get_or_init(|| Arc::new(ScalarUDF::new_from_impl(CanonicalStatusFunc::default())))
-        .call(vec![status])
+    instance().call(vec![status])
 }
 
 /// The canonical spelling of a known status, NULL for NULL or unknown text.

@@ -98,6 +98,29 @@ pub fn function_docs() -> Vec<FunctionDoc> {
     scalar.chain(aggregate).chain(table).collect()
 }
 
+/// The scalar functions fleetops' own plans call without registering them
+/// (the status canonicaliser of `operation_type_stats()` and the report's
+/// per-type statistics). A cluster's scheduler and executors find functions
+/// by name, so they must know these too.
+#[cfg(feature = "cluster")]
+pub(crate) fn hidden_udfs() -> Vec<Arc<ScalarUDF>> {
+    vec![canonical_status::instance()]
+}
+
+/// `operation_type_stats()` as a view over `operations`: the same plan as
+/// the table function's, made when the function is called rather than when
+/// the query runs, so that the plan sent to a cluster holds only a listing
+/// table and functions known by name.
+#[cfg(feature = "cluster")]
+pub(crate) fn operation_type_stats_view(
+    operations: Arc<dyn datafusion::catalog::TableProvider>,
+) -> (&'static str, Arc<dyn TableFunctionImpl>) {
+    (
+        operation_type_stats::NAME,
+        operation_type_stats::view_function(operations),
+    )
+}
+
 /// Registers every fleetops SQL function on `ctx`.
 pub fn register_all(ctx: &SessionContext) -> datafusion::error::Result<()> {
     for udf in scalar_udfs() {

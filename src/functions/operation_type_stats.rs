@@ -192,12 +192,45 @@ pub async fn operation_type_stats_scan(
     limit: Option<usize>,
 ) -> Result<Arc<dyn ExecutionPlan>> {
     let operations = operations_table(state).await?;
-    let plan = stats_plan(operations, projection, limit).map_err(|e| {
+    let plan = stats_plan(operations, projection, limit, false).map_err(|e| {
         e.context(format!(
             "{NAME}(): cannot aggregate the '{TABLE_NAME}' table"
         ))
     })?;
     planner.create_physical_plan(&plan).await
+}
+
+/// `operation_type_stats()` on a cluster: a view of [`stats_plan`] over the
+/// `operations` table it was made with. The plan sent to the scheduler must
+/// serialize, and [`OperationTypeStatsTable`] (planned at scan time) does
+/// not; a view is inlined into the query's plan when the query is planned.
+#[cfg(feature = "cluster")]
+#[derive(Debug)]
+struct OperationTypeStatsView {
+    operations: Arc<dyn TableProvider>,
+}
+
+#[cfg(feature = "cluster")]
+pub(super) fn view_function(operations: Arc<dyn TableProvider>) -> Arc<dyn TableFunctionImpl> {
+    Arc::new(OperationTypeStatsView { operations })
+}
+
+#[cfg(feature = "cluster")]
+impl TableFunctionImpl for OperationTypeStatsView {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        if !args.exprs().is_empty() {
+            return plan_err!("{NAME}() takes no arguments, got {}", args.exprs().len());
+        }
+        let plan = stats_plan(Arc::clone(&self.operations), None, None, true).map_err(|e| {
+            e.context(format!(
+                "{NAME}(): cannot aggregate the '{TABLE_NAME}' table"
+            ))
+        })?;
+        Ok(Arc::new(datafusion::catalog::view::ViewTable::new(
+            plan,
+            Some(format!("SELECT * FROM {NAME}()")),
+        )))
+    }
 }
 
 /// The `operations` table of the session's default catalog and schema.
@@ -221,10 +254,15 @@ async fn operations_table(state: &dyn Session) -> Result<Arc<dyn TableProvider>>
 
 /// [`operation_stats`] over `operations`, grouped and ordered by operation
 /// type (NULL last), projected to `projection` of the output schema.
+///
+/// `inlined`: the plan becomes part of the query's plan (a view), where
+/// DataFusion's SQL planner drops a sort that no limit follows; an empty
+/// limit keeps the order (and is itself optimized away).
 fn stats_plan(
     operations: Arc<dyn TableProvider>,
     projection: Option<&Vec<usize>>,
     limit: Option<usize>,
+    inlined: bool,
 ) -> Result<LogicalPlan> {
     // Cast to the declared types (`operation_type` may be read as Utf8View).
     let schema = operation_type_stats_schema();
@@ -243,6 +281,8 @@ fn stats_plan(
         .sort(vec![col(input::OPERATION_TYPE).sort(true, false)])?;
     if let Some(limit) = limit {
         builder = builder.limit(0, Some(limit))?;
+    } else if inlined {
+        builder = builder.limit(0, None)?;
     }
     builder.project(columns)?.build()
 }

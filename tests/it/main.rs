@@ -7,6 +7,8 @@
 mod support;
 
 mod cli;
+#[cfg(all(feature = "cluster", feature = "cli"))]
+mod cluster;
 mod crash;
 mod day_folders;
 mod dedup_props;
