@@ -85,6 +85,11 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The run was stopped through `ingest::Options::interrupt` (Ctrl-C in
+    /// an embedding program) before it committed anything: the dataset is
+    /// as it was, and the same ingest can simply be run again.
+    #[error("interrupted: nothing was committed, the dataset is as it was")]
+    Interrupted,
     /// Something fleetops itself got wrong (a bug): please report it.
     #[error("internal error: {0}")]
     Internal(String),

@@ -50,7 +50,8 @@ pub use op_duration_seconds::{op_duration_seconds, op_duration_seconds_udf};
 pub use op_percentile::{op_percentile, op_percentile_udaf};
 pub use op_queue_seconds::{op_queue_seconds, op_queue_seconds_udf};
 pub use operation_type_stats::{
-    column as stats_column, operation_stats, operation_type_stats_schema, operation_type_stats_udtf,
+    column as stats_column, operation_stats, operation_type_stats_scan,
+    operation_type_stats_schema, operation_type_stats_udtf,
 };
 
 /// The scalar functions, in listing order.

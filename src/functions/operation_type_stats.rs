@@ -175,14 +175,29 @@ impl TableProvider for OperationTypeStatsTable {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let operations = operations_table(state).await?;
-        let plan = stats_plan(operations, projection, limit, false).map_err(|e| {
-            e.context(format!(
-                "{NAME}(): cannot aggregate the '{TABLE_NAME}' table"
-            ))
-        })?;
-        state.create_physical_plan(&plan).await
+        operation_type_stats_scan(state, state, projection, limit).await
     }
+}
+
+/// The scan of `operation_type_stats()`: the `operations` table of `state`
+/// (the session running the query), aggregated in a plan made by `planner`.
+///
+/// The two differ when the query runs in another library's session
+/// (datafusion-python through the FFI): the statistics are then planned by
+/// a fleetops session, and only the scan of `operations` is the caller's.
+pub async fn operation_type_stats_scan(
+    state: &dyn Session,
+    planner: &dyn Session,
+    projection: Option<&Vec<usize>>,
+    limit: Option<usize>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    let operations = operations_table(state).await?;
+    let plan = stats_plan(operations, projection, limit, false).map_err(|e| {
+        e.context(format!(
+            "{NAME}(): cannot aggregate the '{TABLE_NAME}' table"
+        ))
+    })?;
+    planner.create_physical_plan(&plan).await
 }
 
 /// `operation_type_stats()` on a cluster: a view of [`stats_plan`] over the

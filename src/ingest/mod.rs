@@ -149,8 +149,7 @@ pub fn ingest_memory(inputs: &[PathBuf], opts: &Options) -> Result<MemoryIngest>
         &Default::default(),
         &result.failed,
         false,
-        pipeline::threads(opts),
-        opts.budget(),
+        opts,
         &sink,
     )?;
     drop(spill);
@@ -324,8 +323,7 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
         &stored.partitions,
         &result.failed,
         false,
-        pipeline::threads(opts),
-        opts.budget(),
+        opts,
         &sink,
     )?;
     drop(spill);
@@ -350,6 +348,8 @@ pub fn ingest_dataset(inputs: &[PathBuf], out: &Path, opts: &Options) -> Result<
         rejects_file: wrote_rejects.then(|| format!("{}/{rejects_name}", dataset::REJECTS_DIR)),
         redaction: Some(redaction),
     });
+    // The last moment an interrupt can stop the run: after it, the run is in.
+    opts.check_interrupt()?;
     staging.commit(&manifest)?;
     trace.mark("commit");
     Ok(IngestReport {
@@ -502,8 +502,7 @@ pub fn compact(dir: &Path, opts: &Options) -> Result<CompactReport> {
         &stored.partitions,
         &Default::default(),
         true,
-        pipeline::threads(opts),
-        opts.budget(),
+        opts,
         &sink,
     )?;
     drop(spill);

@@ -34,7 +34,7 @@ pub(crate) mod window;
 pub use fail_if::{Check, Condition, Op, apply as apply_fail_if};
 pub use model::{Report, ReportOptions, build, data_bounds};
 pub use queries::NamedQuery;
-pub use window::{Bounds, End, When, Window};
+pub use window::{Bounds, End, When, Window, parse_span};
 
 #[cfg(not(feature = "html"))]
 use crate::error::Error;

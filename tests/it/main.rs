@@ -12,6 +12,7 @@ mod cluster;
 mod crash;
 mod day_folders;
 mod dedup_props;
+mod embedding;
 mod fuzz_regressions;
 mod ingest;
 mod layout;

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use arrow::array::RecordBatch;
 
+use super::Options;
 use super::route::{self, PartKey, Routed, Stored, unit_file};
 use crate::error::{Error, Result};
 use crate::ingest::dataset::{self, Staging};
@@ -57,10 +58,10 @@ pub fn merge_all(
     stored: &BTreeMap<PartKey, Vec<PathBuf>>,
     failed: &BTreeSet<usize>,
     compact: bool,
-    threads: usize,
-    budget: usize,
+    opts: &Options,
     sink: &dyn Sink,
 ) -> Result<Outcome> {
+    let threads = super::threads(opts);
     let Routed {
         mut parts,
         runs,
@@ -68,7 +69,7 @@ pub fn merge_all(
         ..
     } = routed;
     // What the rows still in memory take stays taken until the end.
-    let budget = budget.saturating_sub(held);
+    let budget = opts.budget().saturating_sub(held);
     let mut jobs: Vec<Job<'_>> = Vec::new();
     let mut outcome = Outcome::default();
     for (key, files) in stored {
@@ -116,6 +117,7 @@ pub fn merge_all(
                         let Some((est, (key, rows, files))) = guard.0.next() else {
                             return Ok(());
                         };
+                        opts.check_interrupt()?;
                         while guard.2 > 0 && guard.1 + est > budget {
                             guard = room.wait(guard).expect("no panics hold this lock");
                         }

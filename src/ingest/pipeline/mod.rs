@@ -29,7 +29,7 @@ use std::time::Duration;
 use super::decode::{FileContext, Reject};
 use super::discover::InputFile;
 use super::source::Limits;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use order::{Collector, RejectSink};
 use read::{Job, Shared, Worker};
 use route::Router;
@@ -70,6 +70,10 @@ pub struct Options {
     /// fills while a spill is written); a smaller budget spills more,
     /// never changing the table.
     pub memory_budget: usize,
+    /// Set it (from any thread: a signal handler, a notebook's interrupt)
+    /// to stop the run. It then ends with [`Error::Interrupted`] before
+    /// anything is committed, so the dataset stays as it was.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl Options {
@@ -79,6 +83,22 @@ impl Options {
             DEFAULT_MEMORY_BUDGET
         } else {
             self.memory_budget
+        }
+    }
+
+    /// Whether [`Options::interrupt`] has been set.
+    pub(crate) fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|i| i.load(Ordering::Relaxed))
+    }
+
+    /// Ends the run with [`Error::Interrupted`] once it has been interrupted.
+    pub(crate) fn check_interrupt(&self) -> Result<()> {
+        if self.interrupted() {
+            Err(Error::Interrupted)
+        } else {
+            Ok(())
         }
     }
 
@@ -97,6 +117,7 @@ impl std::fmt::Debug for Options {
             .field("wait_for_lock", &self.wait_for_lock)
             .field("redact", &self.redactor.is_some())
             .field("memory_budget", &self.memory_budget)
+            .field("interrupted", &self.interrupted())
             .finish_non_exhaustive()
     }
 }
@@ -221,6 +242,8 @@ pub(crate) fn run(
             }
         }
     });
+    // An interrupt first: the files it cut short are not failures.
+    opts.check_interrupt()?;
     if let Some(e) = collector.fatal {
         return Err(e);
     }

@@ -129,7 +129,7 @@ impl<'a> Worker<'a> {
     }
 
     fn cancelled(&self) -> bool {
-        self.shared.cancel.load(Ordering::Relaxed)
+        self.shared.cancel.load(Ordering::Relaxed) || self.shared.opts.interrupted()
     }
 
     /// Decodes a unit handed over whole.
@@ -296,7 +296,7 @@ pub fn read_stdin(
     work_tx: &SyncSender<Job>,
 ) {
     for (fi, f) in files.iter().enumerate() {
-        if cancel.load(Ordering::Relaxed) {
+        if cancel.load(Ordering::Relaxed) || opts.interrupted() {
             break;
         }
         if f.path.is_some() {
@@ -304,7 +304,7 @@ pub fn read_stdin(
         }
         let mut seq = 0u64;
         let r = source::split(f, &opts.limits, &mut |work, bytes| {
-            if cancel.load(Ordering::Relaxed) {
+            if cancel.load(Ordering::Relaxed) || opts.interrupted() {
                 return Err(ReadError::Cancelled);
             }
             let _ = res_tx.send(Msg::Bytes(bytes));
