@@ -214,11 +214,13 @@ fn aggregate_with_defaults() -> Vec<Arc<AggregateUDF>> {
 
 /// Ballista's context starts from its own function lists: fleetops' go back
 /// on (the table function survives, and is replaced by
-/// [`register_data`] with its view form).
+/// [`register_data`] with its view form). As on a local context, the hidden
+/// helpers are not among them: plans carry them, users cannot call them.
 fn register_functions(ctx: &SessionContext) {
-    for f in scalar_functions() {
+    for f in crate::functions::scalar_udfs() {
         ctx.register_udf(f.as_ref().clone());
     }
+    ctx.register_udf(ScalarUDF::from(DateTruncUtc::default()));
     for f in aggregate_functions() {
         ctx.register_udaf(f.as_ref().clone());
     }

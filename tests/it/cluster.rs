@@ -515,6 +515,20 @@ async fn loopback_cluster_answers_as_one_process() {
             "{}",
             stderr(&local)
         );
+
+        // The hidden helper of the per-type statistics is no function of the
+        // user's on a cluster either.
+        let hidden = "SELECT canonical_status('Succeeded') AS s";
+        let local = fleetops(&["sql", hidden, "--data", &data]);
+        let remote = fleetops(&["sql", hidden, "--data", &data, "--cluster", &url]);
+        assert_eq!(local.status.code(), Some(1));
+        assert_eq!(remote.status.code(), Some(1));
+        assert_eq!(stderr(&local), stderr(&remote));
+        assert!(
+            stderr(&local).contains("canonical_status"),
+            "{}",
+            stderr(&local)
+        );
     })
     .await
     .unwrap();
