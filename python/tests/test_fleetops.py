@@ -276,6 +276,32 @@ def test_ctrl_c_leaves_the_dataset_unchanged(small_dataset):
     assert fleetops.ingest(SAMPLE, small_dataset)["records"] == 537
 
 
+def test_ingest_releases_the_gil(tmp_path):
+    # Another Python thread keeps running while the ingest works: it could
+    # not take a single step if the GIL were held for the whole call.
+    ticks = 0
+    done = threading.Event()
+
+    def tick() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    try:
+        time.sleep(0.01)
+        before = ticks
+        fleetops.ingest(SAMPLE, tmp_path / "fleet")
+        during = ticks - before
+    finally:
+        done.set()
+        ticker.join()
+    # A held GIL would allow a tick or two at the switch interval, not ten.
+    assert during >= 10, during
+
+
 def test_report_equals_the_command_line(dataset, cli):
     for since, until in [(None, None), ("2026-10-01", "2026-11-01")]:
         window = ["--since", since, "--until", until] if since else []
