@@ -21,6 +21,7 @@ pub(crate) mod dedup;
 pub(crate) mod discover;
 pub(crate) mod id_index;
 mod id_table;
+pub(crate) mod in_flight;
 pub(crate) mod pipeline;
 pub(crate) mod source;
 

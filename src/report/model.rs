@@ -9,11 +9,17 @@
 //! the same data always gives the same report.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::catalog::{
+    CatalogProvider, MemoryCatalogProvider, MemoryCatalogProviderList, MemorySchemaProvider,
+    SchemaProvider,
+};
 use datafusion::dataframe::DataFrame;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::FunctionRegistry;
 use datafusion::functions_aggregate::expr_fn::{count, count_distinct};
 use datafusion::logical_expr::{Expr, ExprFunctionExt, cast, col, lit};
@@ -26,9 +32,10 @@ use super::window::{self, Bounds, When, Window, format_micros};
 use crate::error::{Error, Result};
 use crate::functions::{operation_stats, stats_column as stat};
 use crate::ingest::IngestReport;
+use crate::ingest::in_flight::InFlight;
 use crate::schema::rejects::TABLE_NAME as REJECTS_TABLE;
 use crate::schema::{TABLE_NAME, UTC, col as input};
-use crate::session::Loaded;
+use crate::session::{DatasetTable, Loaded};
 
 /// Version of the JSON report layout; bumped when a key changes meaning.
 pub const REPORT_VERSION: u32 = 2;
@@ -883,19 +890,70 @@ fn stuck_params(as_of: i64, older_than: i64) -> Vec<(&'static str, ScalarValue)>
     ]
 }
 
-/// `ctx` with Parquet filter pushdown on, for the stuck operations: their
-/// in-flight branch then reads only `status` of files where nothing is in
-/// flight, and the other columns only for the rows that pass (the session
-/// keeps it off: it slowed queries whose filters keep most rows).
-fn pushdown(ctx: &SessionContext) -> SessionContext {
-    let mut state = ctx.state();
-    state
-        .config_mut()
-        .options_mut()
-        .execution
-        .parquet
-        .pushdown_filters = true;
-    SessionContext::new_with_state(state)
+/// Where the stuck operations come from: the in-flight summaries of the
+/// dataset files too old to hold anything else they count, and a context
+/// whose `operations` is the rest.
+struct StuckSource {
+    summarised: InFlight,
+    /// With Parquet filter pushdown on: the in-flight branch then reads only
+    /// `status` of files where nothing is in flight, and the other columns
+    /// only for the rows that pass (the session keeps it off: it slowed
+    /// queries whose filters keep most rows).
+    ctx: SessionContext,
+}
+
+impl StuckSource {
+    /// For the stuck operations at `as_of` and at `previous_as_of`, stuck
+    /// when created `older_than` before either, listing `top` of them.
+    ///
+    /// A file of a dataset whose rows were all created by `previous_as_of -
+    /// older_than` and completed (if at all) by `previous_as_of` adds exactly
+    /// its in-flight rows to both counts and the list: they come from its
+    /// footer's summary, and the file is not scanned. Over a year of data
+    /// that leaves the window's own files and the few old ones changed
+    /// since. Other tables (exports read in memory) are scanned whole.
+    async fn new(
+        ctx: &SessionContext,
+        previous_as_of: i64,
+        older_than: i64,
+        top: usize,
+    ) -> Result<StuckSource> {
+        let mut state = ctx.state();
+        state
+            .config_mut()
+            .options_mut()
+            .execution
+            .parquet
+            .pushdown_filters = true;
+        let provider = ctx.table_provider(TABLE_NAME).await?;
+        let Some(table) = provider.downcast_ref::<DatasetTable>() else {
+            return Ok(StuckSource {
+                summarised: InFlight::default(),
+                ctx: SessionContext::new_with_state(state),
+            });
+        };
+        let (summarised, rest) = table
+            .split_in_flight(
+                &state,
+                previous_as_of.saturating_sub(older_than),
+                previous_as_of,
+                top,
+            )
+            .await?;
+        // A context of its own (the catalog of `ctx` is shared by its clones)
+        // with the rest as `operations`.
+        let state = SessionStateBuilder::new_from_existing(state)
+            .with_catalog_list(Arc::new(MemoryCatalogProviderList::new()))
+            .build();
+        let names = state.config_options().catalog.clone();
+        let schema = MemorySchemaProvider::new();
+        schema.register_table(TABLE_NAME.to_string(), Arc::new(rest))?;
+        let catalog = MemoryCatalogProvider::new();
+        catalog.register_schema(&names.default_schema, Arc::new(schema))?;
+        let ctx = SessionContext::new_with_state(state);
+        ctx.register_catalog(&names.default_catalog, Arc::new(catalog));
+        Ok(StuckSource { summarised, ctx })
+    }
 }
 
 /// How many operations are stuck at `as_of` and at `previous_as_of` (the
@@ -903,7 +961,7 @@ fn pushdown(ctx: &SessionContext) -> SessionContext {
 /// either can count: those in flight, and those finished after
 /// `previous_as_of`.
 async fn stuck_counts(
-    ctx: &SessionContext,
+    source: &StuckSource,
     as_of: i64,
     previous_as_of: i64,
     older_than: i64,
@@ -930,13 +988,17 @@ async fn stuck_counts(
     );
     let mut params = stuck_params(as_of, older_than);
     params.push(("previous_as_of", ts(previous_as_of)));
-    let t = query(&pushdown(ctx), &sql, params).await?;
+    let t = query(&source.ctx, &sql, params).await?;
     let one = |v: Vec<i64>| v.first().copied().unwrap_or_default();
-    Ok((one(t.count("current")?), one(t.count("previous")?)))
+    let summarised = source.summarised.rows as i64;
+    Ok((
+        one(t.count("current")?) + summarised,
+        one(t.count("previous")?) + summarised,
+    ))
 }
 
 async fn stuck_list(
-    ctx: &SessionContext,
+    source: &StuckSource,
     as_of: i64,
     older_than: i64,
     total: i64,
@@ -950,7 +1012,7 @@ async fn stuck_list(
         LIMIT {top}",
         stuck_rows("id, device_id, operation_type, status, created_date_time")
     );
-    let t = query(&pushdown(ctx), &sql, stuck_params(as_of, older_than)).await?;
+    let t = query(&source.ctx, &sql, stuck_params(as_of, older_than)).await?;
     let (ids, devices, types, statuses, created) = (
         t.str("id")?,
         t.str("device_id")?,
@@ -958,19 +1020,35 @@ async fn stuck_list(
         t.str("status")?,
         t.i64("created")?,
     );
-    let operations = (0..t.len())
-        .map(|i| {
-            let c = created[i].unwrap_or_default();
-            StuckRow {
-                id: ids[i].clone().unwrap_or_default(),
-                device_id: devices[i].clone(),
-                operation_type: types[i].clone(),
-                status: statuses[i].clone(),
-                created: Ts(c),
-                age_s: round((as_of - c) as f64 / window::SECOND as f64, 3),
-            }
-        })
-        .collect();
+    let stuck_row = |id: String, device_id, operation_type, status, c: i64| StuckRow {
+        id,
+        device_id,
+        operation_type,
+        status,
+        created: Ts(c),
+        age_s: round((as_of - c) as f64 / window::SECOND as f64, 3),
+    };
+    let scanned = (0..t.len()).map(|i| {
+        stuck_row(
+            ids[i].clone().unwrap_or_default(),
+            devices[i].clone(),
+            types[i].clone(),
+            statuses[i].clone(),
+            created[i].unwrap_or_default(),
+        )
+    });
+    let summarised = source.summarised.oldest.iter().map(|r| {
+        stuck_row(
+            r.id.clone(),
+            r.device_id.clone(),
+            r.operation_type.clone(),
+            Some(r.status.clone()),
+            r.created,
+        )
+    });
+    let mut operations: Vec<StuckRow> = scanned.chain(summarised).collect();
+    operations.sort_by(|a, b| (a.created.0, &a.id).cmp(&(b.created.0, &b.id)));
+    operations.truncate(top);
     Ok(Stuck {
         as_of: Ts(as_of),
         older_than_s: older_than as f64 / window::SECOND as f64,
@@ -1412,7 +1490,10 @@ pub async fn build(
     let bounds = totals.bounds;
     let w = Window::resolve(opts.since, opts.until, bounds)?;
     let (plo, phi) = w.previous();
-    let (stuck_now, stuck_before) = stuck_counts(ctx, w.until, phi - 1, opts.stuck_after).await?;
+    let stuck_source = StuckSource::new(ctx, phi - 1, opts.stuck_after, opts.top).await?;
+    trace.mark("report: stuck summaries");
+    let (stuck_now, stuck_before) =
+        stuck_counts(&stuck_source, w.until, phi - 1, opts.stuck_after).await?;
     trace.mark("report: stuck counts");
     let (current, counts) =
         figures(ctx, w.since, w.until + 1, stuck_now, finding_aggregates()?).await?;
@@ -1428,7 +1509,14 @@ pub async fn build(
         }
         None => (None, Vec::new()),
     };
-    let stuck = stuck_list(ctx, w.until, opts.stuck_after, current.stuck, opts.top).await?;
+    let stuck = stuck_list(
+        &stuck_source,
+        w.until,
+        opts.stuck_after,
+        current.stuck,
+        opts.top,
+    )
+    .await?;
     trace.mark("report: stuck");
     let operation_types = type_rows(ctx, &w).await?;
     trace.mark("report: operation types");

@@ -17,6 +17,7 @@
 //! holds a row of that week, wherever it is), and statistics prune inside
 //! them. Filters on other columns, even other times, leave every file in.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -29,6 +30,7 @@ use datafusion::datasource::TableType;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl, PartitionedFile,
 };
+use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfig, FileScanConfigBuilder};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
@@ -39,6 +41,7 @@ use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, TableProvide
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 
+use crate::ingest::in_flight::{InFlight, OLDEST_KEPT};
 use crate::schema::col;
 
 /// The `operations` table over a dataset's `operations/` folder.
@@ -51,6 +54,10 @@ pub struct DatasetTable {
     /// The index of `created_date_time` in `schema`.
     created: usize,
     store: ObjectStoreUrl,
+    /// Files left out of every scan (by their location in the store): those
+    /// whose rows a caller took from their summaries instead
+    /// ([`DatasetTable::split_in_flight`]).
+    skip: Arc<HashSet<String>>,
 }
 
 impl DatasetTable {
@@ -76,15 +83,106 @@ impl DatasetTable {
             schema,
             created,
             store,
+            skip: Arc::default(),
         })
     }
 
-    /// The scan of the files that can hold a row created in `range`.
+    /// The in-flight summaries (see `ingest::in_flight`) of the files whose
+    /// every row was created at or before `created_at_most` and completed,
+    /// if at all, at or before `completed_at_most`, added up with the `keep`
+    /// oldest rows; and this table without those files. A file without a
+    /// summary, or whose summary lists fewer than `keep` of its rows, stays in
+    /// the table.
+    ///
+    /// For the stuck operations at any time `t >= completed_at_most`
+    /// counting those created up to `created_at_most`, such a file's part is
+    /// exactly its in-flight rows: the report reads its footer (which it has
+    /// read for the totals already) instead of its rows.
+    pub async fn split_in_flight(
+        &self,
+        state: &dyn Session,
+        created_at_most: i64,
+        completed_at_most: i64,
+        keep: usize,
+    ) -> datafusion::common::Result<(InFlight, DatasetTable)> {
+        let completed = self.schema.index_of(col::COMPLETED)?;
+        let listed = self.whole.list_files_for_scan(state, &[], None).await?;
+        let store = state.runtime_env().object_store(&self.store)?;
+        let cache = state.runtime_env().cache_manager.get_file_metadata_cache();
+        let hint = state
+            .config_options()
+            .execution
+            .parquet
+            .metadata_size_hint;
+        let mut total = InFlight::default();
+        let mut skip: HashSet<String> = (*self.skip).clone();
+        for f in listed.file_groups.iter().flat_map(|g| g.iter()) {
+            let location = f.object_meta.location.as_ref();
+            if skip.contains(location) {
+                continue;
+            }
+            let Some(stats) = f.statistics.as_deref() else {
+                continue;
+            };
+            let column_max = |i: usize| {
+                let c = stats.column_statistics.get(i)?;
+                let all_null = matches!(
+                    (stats.num_rows, c.null_count),
+                    (Precision::Exact(n), Precision::Exact(m)) if n == m
+                );
+                Some(if all_null {
+                    None
+                } else {
+                    Some(exact_micros(&c.max_value)?)
+                })
+            };
+            // Every creation time known to be old enough (a file of rows
+            // without one is left to the scan, which prunes it).
+            let created_ok =
+                matches!(column_max(self.created), Some(Some(t)) if t <= created_at_most);
+            let completed_ok = match column_max(completed) {
+                Some(None) => true,
+                Some(Some(t)) => t <= completed_at_most,
+                None => false,
+            };
+            if !created_ok || !completed_ok {
+                continue;
+            }
+            let metadata = DFParquetMetadata::new(store.as_ref(), &f.object_meta)
+                .with_metadata_size_hint(hint)
+                .with_file_metadata_cache(Some(Arc::clone(&cache)))
+                .fetch_metadata()
+                .await?;
+            let Some(summary) =
+                InFlight::from_key_values(metadata.file_metadata().key_value_metadata())
+            else {
+                continue;
+            };
+            let listed_all = summary.oldest.len() as u64 == summary.rows;
+            if keep > OLDEST_KEPT && !listed_all {
+                continue;
+            }
+            total.add(summary, keep);
+            skip.insert(location.to_string());
+        }
+        let rest = DatasetTable {
+            whole: Arc::clone(&self.whole),
+            options: self.options.clone(),
+            schema: self.schema.clone(),
+            created: self.created,
+            store: self.store.clone(),
+            skip: Arc::new(skip),
+        };
+        Ok((total, rest))
+    }
+
+    /// The scan of the files that can hold a row created in `range` (every
+    /// file with `None`), less those in `skip`.
     async fn scan_created(
         &self,
         state: &dyn Session,
         args: ScanArgs<'_>,
-        range: CreatedRange,
+        range: Option<CreatedRange>,
     ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
         // Every file with its statistics (from the session's cache once read).
         let listed = self.whole.list_files_for_scan(state, &[], None).await?;
@@ -92,7 +190,8 @@ impl DatasetTable {
             .file_groups
             .into_iter()
             .flat_map(FileGroup::into_inner)
-            .filter(|f| range.may_hold(f.statistics.as_deref(), self.created))
+            .filter(|f| !self.skip.contains(f.object_meta.location.as_ref()))
+            .filter(|f| range.is_none_or(|r| r.may_hold(f.statistics.as_deref(), self.created)))
             .collect();
         if files.is_empty() {
             let schema = match args.projection() {
@@ -162,8 +261,11 @@ impl TableProvider for DatasetTable {
     ) -> datafusion::common::Result<ScanResult> {
         match CreatedRange::of_filters(args.filters().unwrap_or(&[])) {
             Some(range) => Ok(ScanResult::new(
-                self.scan_created(state, args, range).await?,
+                self.scan_created(state, args, Some(range)).await?,
             )),
+            None if !self.skip.is_empty() => {
+                Ok(ScanResult::new(self.scan_created(state, args, None).await?))
+            }
             None => {
                 let scan = self.whole.scan_with_args(state, args).await?;
                 Ok(ScanResult::new(with_null_aware_min_max(scan.into_inner())?))

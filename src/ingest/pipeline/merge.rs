@@ -21,6 +21,7 @@ use super::Options;
 use super::route::{self, PartKey, Routed, Stored, unit_file};
 use crate::error::{Error, Result};
 use crate::ingest::dataset::{self, Staging};
+use crate::ingest::in_flight::InFlight;
 use crate::ingest::dedup::{Index, Keys};
 use crate::schema::operations_schema;
 
@@ -339,6 +340,9 @@ impl Sink for DatasetSink<'_> {
                 w.write(b)?;
             }
         }
+        // What a report needs of the file's unfinished operations, so that
+        // it can leave the file unread once it is older than its window.
+        w.append_key_value_metadata(InFlight::of(batches).key_value());
         w.finish()?;
         // Made durable by `sync`, all files together.
         self.written
