@@ -157,6 +157,31 @@ pub fn operations_schema() -> SchemaRef {
         .clone()
 }
 
+/// The `operations` table as queries read it from a dataset's Parquet files:
+/// [`operations_schema`] with `device_id`, `operation_type` and `status` as
+/// Utf8View. Those are the columns queries group and filter by, all
+/// dictionary-encoded in the files; the Parquet reader fills views of them
+/// without copying each value, and grouping compares them inline. The files
+/// keep Utf8 (what every reader expects); exports are written as Utf8.
+pub fn operations_read_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let fields: Vec<Field> = operations_schema()
+                .fields()
+                .iter()
+                .map(|f| match f.name().as_str() {
+                    col::DEVICE_ID | col::OPERATION_TYPE | col::STATUS => {
+                        f.as_ref().clone().with_data_type(DataType::Utf8View)
+                    }
+                    _ => f.as_ref().clone(),
+                })
+                .collect();
+            Arc::new(Schema::new(fields))
+        })
+        .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::ingest::dataset::Dataset;
 use crate::ingest::{self, FileReject, IngestReport, Manifest};
 use crate::schema::rejects::{self, RejectLine, TABLE_NAME as REJECTS_TABLE};
-use crate::schema::{TABLE_NAME, operations_schema};
+use crate::schema::{TABLE_NAME, operations_read_schema};
 
 mod dataset_table;
 mod date_trunc;
@@ -127,7 +127,7 @@ pub fn register_dataset(ctx: &SessionContext, root: &Path, name: &str) -> Result
     // Each file's statistics are read once per session, not once per query
     // (a report runs about fifteen).
     let cache = state.runtime_env().cache_manager.get_file_statistic_cache();
-    let table = DatasetTable::try_new(&dir, options, operations_schema(), cache)?;
+    let table = DatasetTable::try_new(&dir, options, operations_read_schema(), cache)?;
     ctx.register_table(name, Arc::new(table))?;
     Ok(())
 }
@@ -177,14 +177,25 @@ pub fn register_data(
     Ok(Loaded::Exports { report: mem.report })
 }
 
-/// Registers in-memory `operations` batches, spread over the session's partitions.
+/// Registers in-memory `operations` batches (in
+/// [`operations_schema`](crate::schema::operations_schema)),
+/// spread over the session's partitions, as a table of the same schema as a
+/// dataset's ([`operations_read_schema`]).
 pub fn register_batches(ctx: &SessionContext, batches: Vec<RecordBatch>) -> Result<()> {
     let n = ctx.copied_config().target_partitions().max(1);
     let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); n];
+    let schema = operations_read_schema();
     for (i, b) in batches.into_iter().enumerate() {
-        parts[i % n].push(b);
+        // Views of the same buffers: nothing is copied but the offsets.
+        let columns = b
+            .columns()
+            .iter()
+            .zip(schema.fields())
+            .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        parts[i % n].push(RecordBatch::try_new(schema.clone(), columns)?);
     }
-    let table = MemTable::try_new(operations_schema(), parts)?;
+    let table = MemTable::try_new(schema, parts)?;
     ctx.register_table(TABLE_NAME, Arc::new(table))?;
     Ok(())
 }

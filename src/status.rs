@@ -23,6 +23,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status.
+    pub const ALL: [Status; 6] = [
+        Status::Queued,
+        Status::Scheduled,
+        Status::InProgress,
+        Status::Successful,
+        Status::Cancelled,
+        Status::Failed,
+    ];
+
     /// Parses a status case-insensitively, with the aliases `succeeded` and
     /// `canceled`. `None` for any other text (kept verbatim by the ingester).
     pub fn parse(text: &str) -> Option<Status> {

@@ -2,6 +2,10 @@
 //! line's reports and named queries, with the same arguments and results.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use fleetops::report::{self, Format, ReportOptions, When, Window, queries};
 use pyo3::prelude::*;
@@ -101,10 +105,39 @@ pub fn run_query(
         let s = load(&data, redact_key.as_deref())?;
         let df = query.dataframe(&s.ctx, &params).await?;
         let schema = df.schema().inner().clone();
-        let batches = df.collect().await?;
+        // Plain strings, as the CLI's exports: the table reads some columns
+        // as views, which pandas and older pyarrow take less well.
+        let schema = plain_strings(&schema);
+        let batches = df
+            .collect()
+            .await?
+            .iter()
+            .map(|b| {
+                let columns = b
+                    .columns()
+                    .iter()
+                    .zip(schema.fields())
+                    .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(RecordBatch::try_new(schema.clone(), columns)?)
+            })
+            .collect::<fleetops::Result<Vec<_>>>()?;
         Ok((schema, batches))
     })?;
     Ok(ArrowStream::new(schema, batches))
+}
+
+/// `schema` with its top-level Utf8View columns as Utf8.
+fn plain_strings(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8View => f.as_ref().clone().with_data_type(DataType::Utf8),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 /// The named queries (built in, and those of `queries_dir`), with their

@@ -45,7 +45,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::error::{Error, Result};
 use crate::ingest::dataset::{Dataset, REJECTS_DIR};
 use crate::schema::rejects::{self, TABLE_NAME as REJECTS_TABLE};
-use crate::schema::{TABLE_NAME, operations_schema};
+use crate::schema::{TABLE_NAME, operations_read_schema};
 use crate::session::{self, DateTruncUtc, Loaded};
 
 /// The scheduler's port when `--cluster` names none (Ballista's default).
@@ -282,7 +282,7 @@ fn operations_table(
     let options = session::dataset_listing_options(&ctx.state());
     let config = ListingTableConfig::new(url)
         .with_listing_options(options)
-        .with_schema(operations_schema());
+        .with_schema(operations_read_schema());
     Ok(Arc::new(ListingTable::try_new(config)?))
 }
 

@@ -2,9 +2,10 @@
 //! strings of any string type and timestamps of any unit without a per-row
 //! allocation, and the bodies that pairs of functions share.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArrayType};
+use arrow::array::builder::make_view;
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArrayType, StringViewArray};
 use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::datatypes::{
     DataType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
@@ -76,23 +77,27 @@ pub(crate) fn status_predicate(
     array: &ArrayRef,
     pred: impl Fn(Option<Status>) -> bool,
 ) -> Result<BooleanArray> {
-    fn eval<'a, S: StringArrayType<'a>>(
-        strings: S,
+    fn eval(
+        array: &dyn Array,
+        status_at: impl Fn(usize) -> Option<Status>,
         pred: impl Fn(Option<Status>) -> bool,
     ) -> BooleanArray {
         // NULL slots are not read (a view array may hold anything there);
         // the validity mask is carried over unchanged.
-        let nulls = strings.logical_nulls();
-        let values = BooleanBuffer::collect_bool(strings.len(), |i| {
-            nulls.as_ref().is_none_or(|n| n.is_valid(i)) && pred(Status::parse(strings.value(i)))
+        let nulls = array.logical_nulls();
+        let values = BooleanBuffer::collect_bool(array.len(), |i| {
+            nulls.as_ref().is_none_or(|n| n.is_valid(i)) && pred(status_at(i))
         });
         BooleanArray::new(values, nulls)
     }
+    fn parsed<'a, S: StringArrayType<'a>>(strings: S) -> impl Fn(usize) -> Option<Status> {
+        move |i| Status::parse(strings.value(i))
+    }
 
     Ok(match array.data_type() {
-        DataType::Utf8 => eval(array.as_string::<i32>(), pred),
-        DataType::LargeUtf8 => eval(array.as_string::<i64>(), pred),
-        DataType::Utf8View => eval(array.as_string_view(), pred),
+        DataType::Utf8 => eval(array, parsed(array.as_string::<i32>()), pred),
+        DataType::LargeUtf8 => eval(array, parsed(array.as_string::<i64>()), pred),
+        DataType::Utf8View => eval(array, view_status(array.as_string_view()), pred),
         DataType::Null => BooleanArray::new_null(array.len()),
         DataType::Dictionary(_, _) => {
             let Some(dict) = array.as_any_dictionary_opt() else {
@@ -107,25 +112,51 @@ pub(crate) fn status_predicate(
     })
 }
 
+/// The status of row `i` of a view array. Every canonical spelling (the
+/// `status` column's) fits in 12 bytes, so a view array holds it inside the
+/// row's 16-byte view: a row is matched by comparing that one integer with
+/// the six canonical views, and only other text is parsed. (A view whose
+/// padding is not zero just takes the parse.)
+fn view_status(strings: &StringViewArray) -> impl Fn(usize) -> Option<Status> + '_ {
+    static CANONICAL: OnceLock<[(u128, Status); 6]> = OnceLock::new();
+    let canonical =
+        CANONICAL.get_or_init(|| Status::ALL.map(|s| (make_view(s.as_str().as_bytes(), 0, 0), s)));
+    let views = strings.views();
+    move |i| {
+        let view = views[i];
+        match canonical.iter().find(|(v, _)| *v == view) {
+            Some((_, status)) => Some(*status),
+            None => Status::parse(strings.value(i)),
+        }
+    }
+}
+
 /// Calls `f(row, status)` for every non-NULL row of a string array whose text
 /// is a known status (unknown text and NULL are skipped).
 pub(crate) fn for_each_status(array: &ArrayRef, f: impl FnMut(usize, Status)) -> Result<()> {
-    fn each<'a, S: StringArrayType<'a>>(strings: S, mut f: impl FnMut(usize, Status)) {
+    fn each(
+        array: &dyn Array,
+        status_at: impl Fn(usize) -> Option<Status>,
+        mut f: impl FnMut(usize, Status),
+    ) {
         let visit = |i: usize| {
-            if let Some(status) = Status::parse(strings.value(i)) {
+            if let Some(status) = status_at(i) {
                 f(i, status);
             }
         };
-        match strings.logical_nulls() {
+        match array.logical_nulls() {
             Some(nulls) if nulls.null_count() > 0 => nulls.valid_indices().for_each(visit),
-            _ => (0..strings.len()).for_each(visit),
+            _ => (0..array.len()).for_each(visit),
         }
+    }
+    fn parsed<'a, S: StringArrayType<'a>>(strings: S) -> impl Fn(usize) -> Option<Status> {
+        move |i| Status::parse(strings.value(i))
     }
 
     match array.data_type() {
-        DataType::Utf8 => each(array.as_string::<i32>(), f),
-        DataType::LargeUtf8 => each(array.as_string::<i64>(), f),
-        DataType::Utf8View => each(array.as_string_view(), f),
+        DataType::Utf8 => each(array, parsed(array.as_string::<i32>()), f),
+        DataType::LargeUtf8 => each(array, parsed(array.as_string::<i64>()), f),
+        DataType::Utf8View => each(array, view_status(array.as_string_view()), f),
         DataType::Null => {}
         DataType::Dictionary(_, value_type) => {
             let plain = arrow::compute::cast(array, value_type)?;
@@ -341,6 +372,44 @@ pub(crate) fn seconds_between_arrays(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn view_rows_read_as_their_text_parses() {
+        let texts = [
+            Some("failed"),
+            Some("successful"),
+            Some("inProgress"),
+            Some("queued"),
+            Some("scheduled"),
+            Some("cancelled"),
+            None,
+            Some("Failed"),
+            Some("succeeded"),
+            Some("canceled"),
+            Some("INPROGRESS"),
+            Some("weird"),
+            Some(""),
+            // Longer than a view holds inline.
+            Some("successful-but-longer"),
+        ];
+        let views: ArrayRef = Arc::new(StringViewArray::from_iter(texts));
+        let mut seen = Vec::new();
+        for_each_status(&views, |row, status| seen.push((row, status))).unwrap();
+        let want: Vec<(usize, Status)> = texts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| Some((i, Status::parse((*t)?)?)))
+            .collect();
+        assert_eq!(seen, want);
+        assert_eq!(seen.len(), 10);
+        let failed = status_predicate(&views, |s| s == Some(Status::Failed)).unwrap();
+        let got: Vec<Option<bool>> = failed.iter().collect();
+        let mut expected = vec![Some(false); texts.len()];
+        expected[0] = Some(true);
+        expected[6] = None;
+        expected[7] = Some(true);
+        assert_eq!(got, expected);
+    }
 
     #[test]
     fn mixed_units_are_exact() {

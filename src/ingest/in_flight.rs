@@ -144,8 +144,9 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, f)| match i {
-                idx::ID => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0)))
-                    as ArrayRef,
+                idx::ID => {
+                    Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))) as ArrayRef
+                }
                 idx::STATUS => Arc::new(StringArray::from_iter(rows.iter().map(|r| r.1))),
                 idx::CREATED => Arc::new(
                     TimestampMicrosecondArray::from_iter(rows.iter().map(|r| r.2))

@@ -109,11 +109,7 @@ impl DatasetTable {
         let listed = self.whole.list_files_for_scan(state, &[], None).await?;
         let store = state.runtime_env().object_store(&self.store)?;
         let cache = state.runtime_env().cache_manager.get_file_metadata_cache();
-        let hint = state
-            .config_options()
-            .execution
-            .parquet
-            .metadata_size_hint;
+        let hint = state.config_options().execution.parquet.metadata_size_hint;
         let mut total = InFlight::default();
         let mut skip: HashSet<String> = (*self.skip).clone();
         for f in listed.file_groups.iter().flat_map(|g| g.iter()) {

@@ -42,7 +42,7 @@ use datafusion::prelude::SessionContext;
 use fleetops::internals::ingest::Dataset;
 use fleetops::internals::ingest::dataset::writer_properties;
 use fleetops::report::{self, Format, ReportOptions};
-use fleetops::schema::{idx, operations_schema};
+use fleetops::schema::{idx, operations_read_schema, operations_schema};
 use fleetops::session;
 use fleetops_gen::Format as GenFormat;
 use futures::stream::BoxStream;
@@ -308,7 +308,11 @@ async fn every_layout_reads_as_the_same_table_and_report() {
             .schema()
             .inner()
             .clone();
-        assert_eq!(schema.fields(), operations_schema().fields(), "{layout:?}");
+        assert_eq!(
+            schema.fields(),
+            operations_read_schema().fields(),
+            "{layout:?}"
+        );
         tables.push(sorted_rows(&ctx).await);
         let r = report::build(&ctx, None, &week()).await.unwrap();
         reports.push(report::render(&r, Format::Json).unwrap());
@@ -824,10 +828,7 @@ async fn a_weeks_report_reads_other_weeks_only_for_stuck_operations() {
         .await
         .unwrap();
     assert_eq!(json(&got), json(&want));
-    let many = ReportOptions {
-        top: 40,
-        ..week()
-    };
+    let many = ReportOptions { top: 40, ..week() };
     let got = report::build(&context(dir.path()), None, &many)
         .await
         .unwrap();

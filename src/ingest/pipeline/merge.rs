@@ -21,8 +21,8 @@ use super::Options;
 use super::route::{self, PartKey, Routed, Stored, unit_file};
 use crate::error::{Error, Result};
 use crate::ingest::dataset::{self, Staging};
-use crate::ingest::in_flight::InFlight;
 use crate::ingest::dedup::{Index, Keys};
+use crate::ingest::in_flight::InFlight;
 use crate::schema::operations_schema;
 
 /// Files a partition may hold before an ingest folds them into one.
