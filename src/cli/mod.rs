@@ -30,8 +30,9 @@ pub struct Cli {
 pub enum Command {
     /// Turn exported JSON (files, folders, `-` for stdin) into a Parquet dataset.
     Ingest(IngestArgs),
-    /// Fold each day's Parquet files of a dataset into one (atomic, waits for
-    /// no one: fails if an ingest holds the dataset).
+    /// Fold each day's Parquet files of a dataset into one, and give files of
+    /// earlier versions their footer's in-flight summary (atomic, waits for no
+    /// one: fails if an ingest holds the dataset).
     Compact(CompactArgs),
     /// Run SQL over a dataset or raw exports; without a query, an interactive shell.
     Sql(SqlArgs),

@@ -11,12 +11,15 @@
 //! by an earlier version) is scanned as before.
 
 use std::cmp::Ordering;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::TimestampMicrosecondType;
-use parquet::file::metadata::KeyValue;
+use parquet::file::metadata::{KeyValue, ParquetMetaDataReader};
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
 use crate::schema::idx;
 use crate::status;
 
@@ -127,6 +130,29 @@ impl InFlight {
         self.oldest.sort_by(InFlightRow::order);
         self.oldest.truncate(keep);
     }
+}
+
+/// Whether the part file at `path` carries the summary (files written by
+/// an earlier fleetops do not; `fleetops compact` rewrites them).
+pub fn file_has_summary(path: &Path) -> Result<bool> {
+    let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let metadata = ParquetMetaDataReader::new()
+        .parse_and_finish(&f)
+        .map_err(|e| Error::Dataset {
+            path: path.into(),
+            message: format!("not a readable Parquet file: {e}"),
+        })?;
+    Ok(InFlight::from_key_values(metadata.file_metadata().key_value_metadata()).is_some())
+}
+
+/// Whether every file of `files` carries the summary.
+pub fn all_summarised(files: &[PathBuf]) -> Result<bool> {
+    for f in files {
+        if !file_has_summary(f)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

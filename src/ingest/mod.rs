@@ -447,7 +447,8 @@ fn carry_rejects(ds: &Dataset, staging: &dataset::Staging) -> Result<()> {
 /// What [`compact`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CompactReport {
-    /// Partitions whose files were folded into one.
+    /// Partitions whose files were folded into one (or whose one file was
+    /// rewritten with the in-flight summary of its footer).
     pub partitions: u64,
     /// Parquet files of the table before.
     pub files_before: u64,
@@ -456,7 +457,8 @@ pub struct CompactReport {
 }
 
 /// Folds each partition of the dataset at `dir` into one file (and
-/// upgrades a version 1 dataset), atomically and under the dataset's lock;
+/// upgrades a version 1 dataset, and rewrites a file written before footers
+/// carried in-flight summaries), atomically and under the dataset's lock;
 /// the rows do not change, and compacting again does nothing.
 pub fn compact(dir: &Path, opts: &Options) -> Result<CompactReport> {
     let ds = Dataset::new(dir);
@@ -472,7 +474,14 @@ pub fn compact(dir: &Path, opts: &Options) -> Result<CompactReport> {
     let stored = ds.stored()?;
     let files_before =
         (stored.flat.len() + stored.partitions.values().map(Vec::len).sum::<usize>()) as u64;
-    let partitions = stored.partitions.values().filter(|f| f.len() > 1).count() as u64;
+    // Days of several files, and days whose one file predates the in-flight
+    // summaries in footers.
+    let mut partitions = 0u64;
+    for files in stored.partitions.values() {
+        if merge::needs_rewrite(files)? {
+            partitions += 1;
+        }
+    }
     if partitions == 0 && stored.flat.is_empty() && id_index::runs(dir)?.len() <= 1 {
         return Ok(CompactReport {
             partitions: 0,

@@ -10,7 +10,9 @@ use fleetops::ingest::{self, Options};
 use fleetops::internals::ingest::Dataset;
 use fleetops::schema::idx;
 
-use crate::support::{assert_ok, dataset_batches, fleetops_command, text_at};
+use fleetops::internals::ingest::dataset::writer_properties;
+
+use crate::support::{assert_ok, dataset_batches, fleetops_command, read_parquet, text_at};
 
 /// A row's status, last action and creation time.
 type Row = (Option<String>, Option<i64>, Option<i64>);
@@ -300,6 +302,67 @@ fn compact_folds_each_day_into_one_file_and_is_idempotent() {
         (0, r.files_after, r.files_after)
     );
     assert_eq!(table(&ds), before);
+}
+
+/// Whether a part file's footer has the in-flight summary reports read.
+fn has_in_flight_summary(path: &Path) -> bool {
+    let f = std::fs::File::open(path).unwrap();
+    let r = parquet::file::reader::SerializedFileReader::new(f).unwrap();
+    let kv = parquet::file::reader::FileReader::metadata(&r)
+        .file_metadata()
+        .key_value_metadata()
+        .cloned()
+        .unwrap_or_default();
+    kv.iter().any(|kv| kv.key == "fleetops.in_flight")
+}
+
+/// A dataset whose files were written before footers carried in-flight
+/// summaries (made by rewriting each file without it) gets them from
+/// `fleetops compact`, rows unchanged; compacting again does nothing.
+#[test]
+fn compact_gives_older_files_their_in_flight_summaries() {
+    let d = tempfile::tempdir().unwrap();
+    let ds = d.path().join("ds");
+    let dir = d.path().join("in");
+    let opts = fleetops_gen::Options {
+        ops: 600,
+        seed: 4,
+        start_day: fleetops_gen::days_from_civil(2026, 10, 1),
+        days: 4,
+        ..fleetops_gen::Options::default()
+    };
+    fleetops_gen::generate(&opts, &dir).unwrap();
+    ingest::ingest_dataset(&[dir], &ds, &Options::default()).unwrap();
+    let files = Dataset::new(&ds).files().unwrap();
+    assert!(files.len() >= 4, "{files:?}");
+    for f in &files {
+        assert!(has_in_flight_summary(f), "{}", f.display());
+        let rows = read_parquet(f);
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(f).unwrap(),
+            fleetops::schema::operations_schema(),
+            Some(writer_properties()),
+        )
+        .unwrap();
+        for b in &rows {
+            w.write(b).unwrap();
+        }
+        w.close().unwrap();
+        assert!(!has_in_flight_summary(f));
+    }
+    let before = table(&ds);
+    let r = ingest::compact(&ds, &Options::default()).unwrap();
+    assert_eq!(r.partitions, files.len() as u64);
+    assert_eq!(
+        (r.files_before, r.files_after),
+        (r.partitions, r.partitions)
+    );
+    let after = Dataset::new(&ds).files().unwrap();
+    assert!(after.iter().all(|f| has_in_flight_summary(f)), "{after:?}");
+    assert_eq!(table(&ds), before);
+    let r = ingest::compact(&ds, &Options::default()).unwrap();
+    assert_eq!(r.partitions, 0);
+    assert_eq!(Dataset::new(&ds).files().unwrap(), after);
 }
 
 /// Peak resident memory of `fleetops ingest` over `inputs` (kB), as the

@@ -22,7 +22,7 @@ use super::route::{self, PartKey, Routed, Stored, unit_file};
 use crate::error::{Error, Result};
 use crate::ingest::dataset::{self, Staging};
 use crate::ingest::dedup::{Index, Keys};
-use crate::ingest::in_flight::InFlight;
+use crate::ingest::in_flight::{self, InFlight};
 use crate::schema::operations_schema;
 
 /// Files a partition may hold before an ingest folds them into one.
@@ -76,7 +76,7 @@ pub fn merge_all(
     for (key, files) in stored {
         match parts.remove(key) {
             Some(rows) => jobs.push((*key, rows, files)),
-            None if compact && files.len() > 1 => jobs.push((*key, Vec::new(), files)),
+            None if compact && needs_rewrite(files)? => jobs.push((*key, Vec::new(), files)),
             None => {
                 outcome.carried += 1;
                 for f in files {
@@ -209,7 +209,7 @@ fn merge_one(
 
     let unchanged: Vec<bool> = plans[..files.len()].iter().map(|p| p.unchanged()).collect();
     let kept_files = unchanged.iter().filter(|&&u| u).count();
-    let fold_all = (compact && files.len() > 1) || kept_files + 1 > MAX_FILES;
+    let fold_all = (compact && needs_rewrite(files)?) || kept_files + 1 > MAX_FILES;
     let mut out: Vec<RecordBatch> = Vec::new();
     for (i, b) in stored.into_iter().enumerate() {
         let plan = &plans[i];
@@ -237,6 +237,12 @@ fn merge_one(
         sink.write(key, &out)?;
     }
     Ok(outcome)
+}
+
+/// Whether compacting rewrites a partition's stored files: more than one,
+/// or one without the in-flight summary reports read from its footer.
+pub fn needs_rewrite(files: &[PathBuf]) -> Result<bool> {
+    Ok(files.len() > 1 || (files.len() == 1 && !in_flight::all_summarised(files)?))
 }
 
 /// Writes partitions into a dataset's staging folder.
