@@ -269,8 +269,14 @@ def test_ctrl_c_leaves_the_dataset_unchanged(small_dataset):
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.5)
 
-    with pytest.raises(KeyboardInterrupt):
-        fleetops.ingest(SAMPLE, small_dataset, progress=progress)
+    # Python's own Ctrl-C handler, whatever was inherited: a shell starting
+    # the tests in the background leaves SIGINT ignored.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fleetops.ingest(SAMPLE, small_dataset, progress=progress)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert sent.is_set()
     assert snapshot(small_dataset) == before
     assert fleetops.ingest(SAMPLE, small_dataset)["records"] == 537
