@@ -19,9 +19,11 @@ use crate::ingest::{self, FileReject, IngestReport, Manifest};
 use crate::schema::rejects::{self, RejectLine, TABLE_NAME as REJECTS_TABLE};
 use crate::schema::{TABLE_NAME, operations_read_schema};
 
+mod dataset_format;
 mod dataset_table;
 mod date_trunc;
 
+pub use dataset_format::DatasetFormat;
 pub use dataset_table::DatasetTable;
 pub use date_trunc::DateTruncUtc;
 
@@ -123,7 +125,9 @@ pub fn register_dataset(ctx: &SessionContext, root: &Path, name: &str) -> Result
     let dir = std::path::absolute(&dir).map_err(|e| Error::io(&dir, e))?;
     std::fs::create_dir_all(&dir).ok();
     let state = ctx.state();
-    let options = dataset_listing_options(&state);
+    let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+    let options =
+        ListingOptions::new(Arc::new(DatasetFormat::new(format))).with_file_extension(".parquet");
     // Each file's statistics are read once per session, not once per query
     // (a report runs about fifteen).
     let cache = state.runtime_env().cache_manager.get_file_statistic_cache();

@@ -870,4 +870,27 @@ async fn a_weeks_report_reads_other_weeks_only_for_stuck_operations() {
             assert!(columns.is_empty(), "{day}: read {columns:?}");
         }
     }
+
+    // Counts that statistics could answer are those of the rows, struct
+    // columns too (a dataset's files give no statistics for them: they are
+    // counted by scanning).
+    let counts = "SELECT count(*) AS n, count(error) AS e, count(error['code']) AS c,
+        count(created_by) AS b, count(device_id) AS d, count(created_date_time) AS t,
+        min(created_date_time) AS lo, max(completed_date_time) AS hi FROM operations";
+    let got = context(dir.path())
+        .sql(counts)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let want = in_memory
+        .sql(counts)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(got, want);
+    assert_eq!(got[0].num_rows(), 1);
 }
