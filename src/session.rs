@@ -107,14 +107,21 @@ pub fn read_rejects(root: &Path) -> Result<Vec<FileReject>> {
     Ok(out)
 }
 
-/// How a dataset's Parquet files are read: with the session's Parquet
-/// settings (see [`session_config`]; a format made with
-/// `ParquetFormat::default()` would read with DataFusion's defaults).
+/// DataFusion's Parquet format with the session's Parquet settings (see
+/// [`session_config`]; `ParquetFormat::default()` alone would read with
+/// DataFusion's defaults).
+fn parquet_format(state: &datafusion::execution::SessionState) -> ParquetFormat {
+    ParquetFormat::default().with_options(state.table_options().parquet.clone())
+}
+
+/// How a cluster reads a dataset's Parquet files: DataFusion's own format
+/// (its plans are serialised, and only that format has a wire form), with
+/// the session's settings.
+#[cfg(feature = "cluster")]
 pub(crate) fn dataset_listing_options(
     state: &datafusion::execution::SessionState,
 ) -> ListingOptions {
-    let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
-    ListingOptions::new(Arc::new(format)).with_file_extension(".parquet")
+    ListingOptions::new(Arc::new(parquet_format(state))).with_file_extension(".parquet")
 }
 
 /// Registers the Parquet files of a dataset as the table `name`: both
@@ -125,9 +132,8 @@ pub fn register_dataset(ctx: &SessionContext, root: &Path, name: &str) -> Result
     let dir = std::path::absolute(&dir).map_err(|e| Error::io(&dir, e))?;
     std::fs::create_dir_all(&dir).ok();
     let state = ctx.state();
-    let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
-    let options =
-        ListingOptions::new(Arc::new(DatasetFormat::new(format))).with_file_extension(".parquet");
+    let format = DatasetFormat::new(parquet_format(&state));
+    let options = ListingOptions::new(Arc::new(format)).with_file_extension(".parquet");
     // Each file's statistics are read once per session, not once per query
     // (a report runs about fifteen).
     let cache = state.runtime_env().cache_manager.get_file_statistic_cache();
