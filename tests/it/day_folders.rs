@@ -465,8 +465,13 @@ fn record(id: &str, status: &str, times: [Option<i64>; 4]) -> String {
 }
 
 /// The ids `sql` returns, in order.
+/// The result of `sql` on `ctx`.
+async fn run(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
+    ctx.sql(sql).await.unwrap().collect().await.unwrap()
+}
+
 async fn ids(ctx: &SessionContext, sql: &str) -> Vec<String> {
-    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    let batches = run(ctx, sql).await;
     let mut out = Vec::new();
     for b in batches {
         for i in 0..b.num_rows() {
@@ -877,20 +882,7 @@ async fn a_weeks_report_reads_other_weeks_only_for_stuck_operations() {
     let counts = "SELECT count(*) AS n, count(error) AS e, count(error['code']) AS c,
         count(created_by) AS b, count(device_id) AS d, count(created_date_time) AS t,
         min(created_date_time) AS lo, max(completed_date_time) AS hi FROM operations";
-    let got = context(dir.path())
-        .sql(counts)
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    let want = in_memory
-        .sql(counts)
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    assert_eq!(got, want);
+    let got = run(&context(dir.path()), counts).await;
+    assert_eq!(got, run(&in_memory, counts).await);
     assert_eq!(got[0].num_rows(), 1);
 }

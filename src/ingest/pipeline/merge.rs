@@ -209,7 +209,9 @@ fn merge_one(
 
     let unchanged: Vec<bool> = plans[..files.len()].iter().map(|p| p.unchanged()).collect();
     let kept_files = unchanged.iter().filter(|&&u| u).count();
-    let fold_all = (compact && needs_rewrite(files)?) || kept_files + 1 > MAX_FILES;
+    // A compaction reaches here only for a day to rewrite (see `merge_all`):
+    // everything goes to one file.
+    let fold_all = compact || kept_files + 1 > MAX_FILES;
     let mut out: Vec<RecordBatch> = Vec::new();
     for (i, b) in stored.into_iter().enumerate() {
         let plan = &plans[i];
