@@ -61,8 +61,12 @@ fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     all
 }
 
+/// Every aggregate function a fleetops plan may call by name: the public
+/// ones and the hidden one several percentiles of one value become.
 fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
-    crate::functions::aggregate_udfs()
+    let mut all = crate::functions::aggregate_udfs();
+    all.extend(crate::functions::hidden_udafs());
+    all
 }
 
 /// The session a scheduler plans each job with: Ballista's defaults with
@@ -221,7 +225,7 @@ fn register_functions(ctx: &SessionContext) {
         ctx.register_udf(f.as_ref().clone());
     }
     ctx.register_udf(ScalarUDF::from(DateTruncUtc::default()));
-    for f in aggregate_functions() {
+    for f in crate::functions::aggregate_udfs() {
         ctx.register_udaf(f.as_ref().clone());
     }
 }
@@ -364,7 +368,10 @@ mod tests {
             assert_eq!(registry.scalar_functions[name].as_ref(), &ours, "{name}");
             assert_eq!(state.scalar_functions()[name].as_ref(), &ours, "{name}");
         }
-        for f in crate::functions::aggregate_udfs() {
+        let mut aggregate = crate::functions::aggregate_udfs();
+        aggregate.extend(crate::functions::hidden_udafs());
+        assert!(aggregate.iter().any(|f| f.name() == "op_percentiles"));
+        for f in &aggregate {
             assert_eq!(registry.aggregate_functions[f.name()].as_ref(), f.as_ref());
             assert_eq!(state.aggregate_functions()[f.name()].as_ref(), f.as_ref());
         }

@@ -11,6 +11,10 @@
 //! | `op_percentile(value, fraction)` | aggregate | `op_percentile.rs` |
 //! | `operation_type_stats()` | table | `operation_type_stats.rs` |
 //!
+//! `op_percentiles.rs` is not a function users call: the optimizer rule that
+//! [`register_all`] adds, computing several `op_percentile` calls over the
+//! same values once.
+//!
 //! Each file holds one function: its implementation, its documentation
 //! (DataFusion's `#[user_doc]`, which `fleetops functions` prints), its `Expr`
 //! builder of the same name as the SQL function (for the DataFrame API) and
@@ -33,6 +37,7 @@ mod is_failed;
 mod is_terminal;
 mod op_duration_seconds;
 mod op_percentile;
+mod op_percentiles;
 mod op_queue_seconds;
 mod operation_type_stats;
 
@@ -107,6 +112,14 @@ pub(crate) fn hidden_udfs() -> Vec<Arc<ScalarUDF>> {
     vec![canonical_status::instance()]
 }
 
+/// The aggregate functions fleetops' optimizer rule puts in plans (several
+/// `op_percentile` calls over one value, computed together): a cluster's
+/// scheduler and executors must know them by name too.
+#[cfg(feature = "cluster")]
+pub(crate) fn hidden_udafs() -> Vec<Arc<AggregateUDF>> {
+    vec![Arc::clone(op_percentiles::instance())]
+}
+
 /// `operation_type_stats()` as a view over `operations`: the same plan as
 /// the table function's, made when the function is called rather than when
 /// the query runs, so that the plan sent to a cluster holds only a listing
@@ -132,6 +145,8 @@ pub fn register_all(ctx: &SessionContext) -> datafusion::error::Result<()> {
     for (name, udtf) in table_udtfs() {
         ctx.register_udtf(name, udtf);
     }
+    // Percentiles of the same values at several fractions share them.
+    ctx.add_optimizer_rule(Arc::new(op_percentiles::SharedPercentiles));
     Ok(())
 }
 

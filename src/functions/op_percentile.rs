@@ -4,9 +4,11 @@
 use std::mem::size_of;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, ListArray, RecordBatch};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, ListArray, RecordBatch, StructArray,
+};
 use arrow::buffer::OffsetBuffer;
-use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Schema};
+use arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, Schema};
 use datafusion::common::types::NativeType;
 use datafusion::common::types::logical_float64;
 use datafusion::common::{
@@ -78,18 +80,13 @@ impl AggregateUDFImpl for OpPercentileFunc {
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         let fraction = self.fraction(&args)?;
-        Ok(Box::new(PercentileAccumulator {
+        Ok(Box::new(PercentileAccumulator::new(Fractions::One(
             fraction,
-            values: Vec::new(),
-        }))
+        ))))
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new(
-            format_state_name(args.name, "values"),
-            DataType::List(value_list_field()),
-            true,
-        ))])
+        Ok(state_fields(&args))
     }
 
     fn groups_accumulator_supported(&self, args: AccumulatorArgs) -> bool {
@@ -101,11 +98,9 @@ impl AggregateUDFImpl for OpPercentileFunc {
         args: AccumulatorArgs,
     ) -> Result<Box<dyn GroupsAccumulator>> {
         let fraction = self.fraction(&args)?;
-        Ok(Box::new(PercentileGroupsAccumulator {
+        Ok(Box::new(PercentileGroupsAccumulator::new(Fractions::One(
             fraction,
-            groups: Vec::new(),
-            value_count: 0,
-        }))
+        ))))
     }
 
     fn order_sensitivity(&self) -> AggregateOrderSensitivity {
@@ -128,29 +123,42 @@ impl OpPercentileFunc {
             return not_impl_err!("{}(DISTINCT ...) is not supported", self.name());
         }
         let [_, fraction] = take_function_args(self.name(), args.exprs)?;
-        // A literal (or constant expression) evaluates without any input column.
-        let empty = RecordBatch::new_empty(Arc::new(Schema::empty()));
-        let value = match fraction.evaluate(&empty) {
-            Ok(ColumnarValue::Scalar(value)) => value,
-            _ => {
-                return plan_err!(
-                    "{}: the fraction must be a literal between 0 and 1, got {fraction}",
-                    self.name()
-                );
-            }
-        };
-        match value.cast_to(&DataType::Float64)? {
-            ScalarValue::Float64(Some(f)) if (0.0..=1.0).contains(&f) => Ok(Fraction::new(f)),
-            ScalarValue::Float64(Some(f)) => plan_err!(
-                "{}: the fraction must be between 0 and 1, got {f}",
-                self.name()
-            ),
-            _ => plan_err!(
-                "{}: the fraction must be a literal between 0 and 1, got NULL",
-                self.name()
-            ),
-        }
+        literal_fraction(self.name(), fraction)
     }
+}
+
+/// A fraction argument's value: a literal (or constant expression) between
+/// 0 and 1.
+pub(super) fn literal_fraction(
+    name: &str,
+    fraction: &Arc<dyn datafusion::physical_plan::PhysicalExpr>,
+) -> Result<Fraction> {
+    // A literal evaluates without any input column.
+    let empty = RecordBatch::new_empty(Arc::new(Schema::empty()));
+    let value = match fraction.evaluate(&empty) {
+        Ok(ColumnarValue::Scalar(value)) => value,
+        _ => {
+            return plan_err!(
+                "{name}: the fraction must be a literal between 0 and 1, got {fraction}"
+            );
+        }
+    };
+    match value.cast_to(&DataType::Float64)? {
+        ScalarValue::Float64(Some(f)) if (0.0..=1.0).contains(&f) => Ok(Fraction::new(f)),
+        ScalarValue::Float64(Some(f)) => {
+            plan_err!("{name}: the fraction must be between 0 and 1, got {f}")
+        }
+        _ => plan_err!("{name}: the fraction must be a literal between 0 and 1, got NULL"),
+    }
+}
+
+/// The state of every percentile accumulator: the list of its values.
+pub(super) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
+    vec![Arc::new(Field::new(
+        format_state_name(args.name, "values"),
+        DataType::List(value_list_field()),
+        true,
+    ))]
 }
 
 /// The element field of the state list.
@@ -218,27 +226,43 @@ impl Fraction {
     }
 }
 
-/// The exact percentile of `values` at `fraction`, reordering `values`.
+/// The exact percentile of `values` at each fraction, reordering `values`.
 ///
 /// With `lo` and `hi` the values at ranks `floor(r)` and `floor(r) + 1`, where
 /// r = fraction * (n - 1): `lo + (hi - lo) * (r - floor(r))`, the linear
 /// interpolation of numpy's default `percentile` and DuckDB's `quantile_cont`.
-pub(crate) fn percentile(values: &mut [f64], fraction: Fraction) -> Option<f64> {
+/// Each selection after the lowest looks only above the rank found before it.
+pub(crate) fn percentiles(values: &mut [f64], fractions: &[Fraction]) -> Vec<Option<f64>> {
+    let mut out = vec![None; fractions.len()];
     if values.is_empty() {
-        return None;
+        return out;
     }
-    let (below, weight) = fraction.rank(values.len());
-    let (_, lo, above) = values.select_nth_unstable_by(below, f64::total_cmp);
-    let lo = *lo;
-    if weight == 0.0 {
-        return Some(lo);
+    let mut ranked: Vec<(usize, (usize, f64))> = fractions
+        .iter()
+        .map(|f| f.rank(values.len()))
+        .enumerate()
+        .collect();
+    ranked.sort_by_key(|&(_, (below, _))| below);
+    // Every value before `start` is at most the one at `start`, every value
+    // after it at least.
+    let mut start = 0;
+    for (i, (below, weight)) in ranked {
+        let (_, lo, above) = values[start..].select_nth_unstable_by(below - start, f64::total_cmp);
+        let lo = *lo;
+        start = below;
+        out[i] = Some(if weight == 0.0 {
+            lo
+        } else {
+            // The value at the next rank is the smallest one above `below`.
+            let hi = above.iter().copied().min_by(f64::total_cmp).unwrap_or(lo);
+            if hi == lo {
+                lo
+            } else {
+                lo + (hi - lo) * weight
+            }
+        });
     }
-    // The value at the next rank is the smallest one above `below`.
-    let hi = above.iter().copied().min_by(f64::total_cmp).unwrap_or(lo);
-    if hi == lo {
-        return Some(lo);
-    }
-    Some(lo + (hi - lo) * weight)
+    out
 }
 
 /// The Float64 input column (the signature coerces every numeric type to it).
@@ -306,11 +330,76 @@ fn state_array<'a>(lists: impl ExactSizeIterator<Item = &'a [f64]> + Clone) -> A
     ))
 }
 
+/// The fractions an accumulator answers: one (`op_percentile`, a Float64),
+/// or several over the same values (the fused form of several
+/// `op_percentile` calls, a struct of Float64 fields "0", "1", …; see
+/// `op_percentiles.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Fractions {
+    One(Fraction),
+    Many(Vec<Fraction>),
+}
+
+impl Fractions {
+    fn all(&self) -> &[Fraction] {
+        match self {
+            Fractions::One(f) => std::slice::from_ref(f),
+            Fractions::Many(fs) => fs,
+        }
+    }
+
+    /// The result for each list of values (reordered in place): a Float64
+    /// column, or a struct of one per fraction.
+    fn evaluate<'a>(&self, groups: impl ExactSizeIterator<Item = &'a mut [f64]>) -> ArrayRef {
+        let fractions = self.all();
+        let mut columns: Vec<Vec<Option<f64>>> =
+            vec![Vec::with_capacity(groups.len()); fractions.len()];
+        for values in groups {
+            for (column, p) in columns.iter_mut().zip(percentiles(values, fractions)) {
+                column.push(p);
+            }
+        }
+        let mut arrays = columns
+            .into_iter()
+            .map(|c| Arc::new(Float64Array::from(c)) as ArrayRef);
+        match self {
+            Fractions::One(_) => arrays.next().expect("one fraction, one column"),
+            Fractions::Many(_) => Arc::new(StructArray::new(
+                struct_fields(fractions.len()),
+                arrays.collect(),
+                None,
+            )),
+        }
+    }
+
+    /// The result of one list of values, as a scalar.
+    fn evaluate_one(&self, values: &mut [f64]) -> Result<ScalarValue> {
+        ScalarValue::try_from_array(&self.evaluate(std::iter::once(values)), 0)
+    }
+}
+
+/// The fields of the fused result: one nullable Float64 per fraction, named
+/// by its position.
+pub(super) fn struct_fields(n: usize) -> Fields {
+    (0..n)
+        .map(|i| Field::new(i.to_string(), DataType::Float64, true))
+        .collect()
+}
+
 /// The accumulator for one group: every non-NULL value.
 #[derive(Debug)]
-struct PercentileAccumulator {
-    fraction: Fraction,
+pub(super) struct PercentileAccumulator {
+    fractions: Fractions,
     values: Vec<f64>,
+}
+
+impl PercentileAccumulator {
+    pub(super) fn new(fractions: Fractions) -> Self {
+        PercentileAccumulator {
+            fractions,
+            values: Vec::new(),
+        }
+    }
 }
 
 impl Accumulator for PercentileAccumulator {
@@ -322,10 +411,7 @@ impl Accumulator for PercentileAccumulator {
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok(ScalarValue::Float64(percentile(
-            &mut self.values,
-            self.fraction,
-        )))
+        self.fractions.evaluate_one(&mut self.values)
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
@@ -361,14 +447,22 @@ impl Accumulator for PercentileAccumulator {
 
 /// The vectorised accumulator for GROUP BY: the values of every group.
 #[derive(Debug)]
-struct PercentileGroupsAccumulator {
-    fraction: Fraction,
+pub(super) struct PercentileGroupsAccumulator {
+    fractions: Fractions,
     groups: Vec<Vec<f64>>,
     /// Values held over all groups (for `size`).
     value_count: usize,
 }
 
 impl PercentileGroupsAccumulator {
+    pub(super) fn new(fractions: Fractions) -> Self {
+        PercentileGroupsAccumulator {
+            fractions,
+            groups: Vec::new(),
+            value_count: 0,
+        }
+    }
+
     fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<f64>> {
         let taken = emit_to.take_needed(&mut self.groups);
         self.value_count -= taken.iter().map(Vec::len).sum::<usize>();
@@ -398,13 +492,10 @@ impl GroupsAccumulator for PercentileGroupsAccumulator {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let fraction = self.fraction;
-        let result: Float64Array = self
-            .take(emit_to)
-            .into_iter()
-            .map(|mut values| percentile(&mut values, fraction))
-            .collect();
-        Ok(Arc::new(result))
+        let mut taken = self.take(emit_to);
+        Ok(self
+            .fractions
+            .evaluate(taken.iter_mut().map(Vec::as_mut_slice)))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
@@ -460,6 +551,30 @@ impl GroupsAccumulator for PercentileGroupsAccumulator {
 mod tests {
     use super::*;
 
+    fn percentile(values: &mut [f64], fraction: Fraction) -> Option<f64> {
+        percentiles(values, &[fraction])[0]
+    }
+
+    /// Several fractions at once, in any order, give what each gives alone.
+    #[test]
+    fn several_fractions_as_each_alone() {
+        let values: Vec<f64> = [7.0, -3.5, 10.0, 0.0, -0.0, 2.25, 7.0, 99.0, 1e-9, 4.0]
+            .into_iter()
+            .collect();
+        let fractions: Vec<Fraction> = [0.95, 0.0, 0.5, 0.5, 1.0, 0.333, 0.1]
+            .into_iter()
+            .map(Fraction::new)
+            .collect();
+        let alone: Vec<Option<f64>> = fractions
+            .iter()
+            .map(|&f| percentile(&mut values.clone(), f))
+            .collect();
+        assert_eq!(percentiles(&mut values.clone(), &fractions), alone);
+        assert_eq!(alone[0], Some(10.0 + (99.0 - 10.0) * 0.55));
+        assert_eq!(alone[2], Some(3.125));
+        assert_eq!(percentiles(&mut [], &fractions), vec![None; 7]);
+    }
+
     #[test]
     fn linear_between_ranks() {
         let f = Fraction::new;
@@ -503,11 +618,7 @@ mod tests {
     }
 
     fn groups_acc() -> PercentileGroupsAccumulator {
-        PercentileGroupsAccumulator {
-            fraction: Fraction::new(0.5),
-            groups: Vec::new(),
-            value_count: 0,
-        }
+        PercentileGroupsAccumulator::new(Fractions::One(Fraction::new(0.5)))
     }
 
     #[test]
@@ -541,17 +652,11 @@ mod tests {
         partial.merge_batch(&state, &[0; 6], 1).unwrap();
         // Values 4, 3, 2 in group 0; pass them on as state.
         let state = partial.state(EmitTo::All).unwrap();
-        let mut single = PercentileAccumulator {
-            fraction: Fraction::new(0.5),
-            values: Vec::new(),
-        };
+        let mut single = PercentileAccumulator::new(Fractions::One(Fraction::new(0.5)));
         single.merge_batch(&state).unwrap();
         assert_eq!(single.evaluate().unwrap(), ScalarValue::Float64(Some(3.0)));
         let own = single.state().unwrap();
-        let mut again = PercentileAccumulator {
-            fraction: Fraction::new(1.0),
-            values: Vec::new(),
-        };
+        let mut again = PercentileAccumulator::new(Fractions::One(Fraction::new(1.0)));
         again.merge_batch(&[own[0].to_array().unwrap()]).unwrap();
         assert_eq!(again.evaluate().unwrap(), ScalarValue::Float64(Some(4.0)));
     }
