@@ -112,15 +112,52 @@ pub(crate) fn status_predicate(
     })
 }
 
+/// The view of each status's canonical spelling.
+fn canonical_views() -> &'static [(u128, Status); 6] {
+    static CANONICAL: OnceLock<[(u128, Status); 6]> = OnceLock::new();
+    CANONICAL.get_or_init(|| Status::ALL.map(|s| (make_view(s.as_str().as_bytes(), 0, 0), s)))
+}
+
+/// Adds each row of `strings` whose status is successful to
+/// `successful[groups[row]]` and each failed one to `failed[groups[row]]`;
+/// the body of `failure_rate` over the `status` column. A row spelled as the
+/// column spells them costs two integer comparisons (see [`view_status`]);
+/// other text is parsed; NULL rows count nowhere.
+pub(crate) fn count_outcomes(
+    strings: &StringViewArray,
+    groups: &[usize],
+    successful: &mut [u64],
+    failed: &mut [u64],
+) {
+    let (s, f) = (
+        make_view(Status::Successful.as_str().as_bytes(), 0, 0),
+        make_view(Status::Failed.as_str().as_bytes(), 0, 0),
+    );
+    let canonical = canonical_views();
+    let nulls = strings.logical_nulls().filter(|n| n.null_count() > 0);
+    let valid = |i: usize| nulls.as_ref().is_none_or(|n| n.is_valid(i));
+    for (i, (&view, &group)) in strings.views().iter().zip(groups).enumerate() {
+        if view == s {
+            successful[group] += u64::from(valid(i));
+        } else if view == f {
+            failed[group] += u64::from(valid(i));
+        } else if !canonical.iter().any(|(v, _)| *v == view) && valid(i) {
+            match Status::parse(strings.value(i)) {
+                Some(Status::Successful) => successful[group] += 1,
+                Some(Status::Failed) => failed[group] += 1,
+                _ => {}
+            }
+        }
+    }
+}
+
 /// The status of row `i` of a view array. Every canonical spelling (the
 /// `status` column's) fits in 12 bytes, so a view array holds it inside the
 /// row's 16-byte view: a row is matched by comparing that one integer with
 /// the six canonical views, and only other text is parsed. (A view whose
 /// padding is not zero just takes the parse.)
 fn view_status(strings: &StringViewArray) -> impl Fn(usize) -> Option<Status> + '_ {
-    static CANONICAL: OnceLock<[(u128, Status); 6]> = OnceLock::new();
-    let canonical =
-        CANONICAL.get_or_init(|| Status::ALL.map(|s| (make_view(s.as_str().as_bytes(), 0, 0), s)));
+    let canonical = canonical_views();
     let views = strings.views();
     move |i| {
         let view = views[i];

@@ -13,7 +13,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::common::{for_each_status, passes_filter, status_signature};
+use super::common::{count_outcomes, for_each_status, passes_filter, status_signature};
 use crate::status::Status;
 
 make_udaf_function!(
@@ -222,6 +222,11 @@ impl GroupsAccumulator for FailureRateGroupsAccumulator {
     ) -> Result<()> {
         self.resize(total_num_groups);
         let (successful, failed) = (&mut self.successful, &mut self.failed);
+        // The `status` column as a dataset reads it, without FILTER.
+        if let (Some(strings), None) = (values[0].as_string_view_opt(), opt_filter) {
+            count_outcomes(strings, group_indices, successful, failed);
+            return Ok(());
+        }
         for_each_status(&values[0], |row, status| {
             if !passes_filter(opt_filter, row) {
                 return;
@@ -316,6 +321,52 @@ mod tests {
             Some("failed"),
             Some("inProgress"),
         ]))
+    }
+
+    /// Views count as every other string type: canonical spellings, aliases,
+    /// text longer than a view holds (not a status), NULL rows (even one whose view spells
+    /// a status) and other statuses.
+    #[test]
+    fn views_count_as_strings() {
+        let texts = [
+            "successful",
+            "FAILED",
+            "failed",
+            "Succeeded",
+            "cancelled",
+            "failed but longer than twelve",
+            "queued",
+            "successful",
+            "failed",
+            "inProgress",
+        ];
+        let groups = [0, 1, 2, 0, 1, 2, 0, 1, 2, 0];
+        let plain: ArrayRef = Arc::new(StringArray::from(texts.to_vec()));
+        let views = StringViewArray::from(texts.to_vec());
+        // Rows 7 and 8 NULL, their views left as they were.
+        let nulls = arrow::buffer::NullBuffer::from(
+            (0..texts.len())
+                .map(|i| i != 7 && i != 8)
+                .collect::<Vec<_>>(),
+        );
+        let (v, b, _) = views.into_parts();
+        let with_nulls: ArrayRef = Arc::new(StringViewArray::new(v, b, Some(nulls.clone())));
+        let plain_nulls: ArrayRef = Arc::new(StringArray::new(
+            plain.as_string::<i32>().offsets().clone(),
+            plain.as_string::<i32>().values().clone(),
+            Some(nulls),
+        ));
+        let counts = |a: &ArrayRef| {
+            let mut acc = FailureRateGroupsAccumulator::default();
+            acc.update_batch(std::slice::from_ref(a), &groups, None, 3)
+                .unwrap();
+            (acc.successful, acc.failed)
+        };
+        assert_eq!(counts(&with_nulls), counts(&plain_nulls));
+        assert_eq!(counts(&with_nulls), (vec![2, 0, 0], vec![0, 1, 1]));
+        let all: ArrayRef = Arc::new(StringViewArray::from(texts.to_vec()));
+        assert_eq!(counts(&all), counts(&plain));
+        assert_eq!(counts(&all), (vec![2, 1, 0], vec![0, 1, 2]));
     }
 
     #[test]
