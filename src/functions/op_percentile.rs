@@ -352,10 +352,20 @@ impl Fractions {
     /// column, or a struct of one per fraction.
     fn evaluate<'a>(&self, groups: impl ExactSizeIterator<Item = &'a mut [f64]>) -> ArrayRef {
         let fractions = self.all();
+        self.to_array(
+            groups
+                .map(|values| percentiles(values, fractions))
+                .collect(),
+        )
+    }
+
+    /// The column of each group's percentiles (one per fraction).
+    fn to_array(&self, results: Vec<Vec<Option<f64>>>) -> ArrayRef {
+        let fractions = self.all();
         let mut columns: Vec<Vec<Option<f64>>> =
-            vec![Vec::with_capacity(groups.len()); fractions.len()];
-        for values in groups {
-            for (column, p) in columns.iter_mut().zip(percentiles(values, fractions)) {
+            vec![Vec::with_capacity(results.len()); fractions.len()];
+        for group in results {
+            for (column, p) in columns.iter_mut().zip(group) {
                 column.push(p);
             }
         }
@@ -446,27 +456,125 @@ impl Accumulator for PercentileAccumulator {
 }
 
 /// The vectorised accumulator for GROUP BY: the values of every group.
+///
+/// The final aggregation receives each partition's values of every group as
+/// lists ([`GroupsAccumulator::merge_batch`]); it keeps those columns as they
+/// are and copies each group's values together only when it computes the
+/// group's percentiles, the groups shared among the cores: that step ran on
+/// one core after the partial aggregations, and copied every value twice.
 #[derive(Debug)]
 pub(super) struct PercentileGroupsAccumulator {
     fractions: Fractions,
     groups: Vec<Vec<f64>>,
-    /// Values held over all groups (for `size`).
+    /// Merged state lists not yet copied into `groups`.
+    pending: Vec<Pending>,
+    /// Values held over all groups, pending ones included (for `size`).
     value_count: usize,
+    /// Lists in `pending` (for `size`).
+    pending_lists: usize,
 }
+
+/// One merged state column: its values, and each list's group and range.
+#[derive(Debug)]
+struct Pending {
+    values: Float64Array,
+    lists: Vec<(usize, usize, usize)>,
+}
+
+/// Values past which a group-by's percentiles are computed on every core.
+const PARALLEL_PAST: usize = 1 << 20;
 
 impl PercentileGroupsAccumulator {
     pub(super) fn new(fractions: Fractions) -> Self {
         PercentileGroupsAccumulator {
             fractions,
             groups: Vec::new(),
+            pending: Vec::new(),
             value_count: 0,
+            pending_lists: 0,
+        }
+    }
+
+    /// Copies the pending lists into their groups.
+    fn settle(&mut self) {
+        self.pending_lists = 0;
+        for p in std::mem::take(&mut self.pending) {
+            let raw = p.values.values();
+            for (group, start, end) in p.lists {
+                self.groups[group].extend_from_slice(&raw[start..end]);
+            }
         }
     }
 
     fn take(&mut self, emit_to: EmitTo) -> Vec<Vec<f64>> {
+        self.settle();
         let taken = emit_to.take_needed(&mut self.groups);
         self.value_count -= taken.iter().map(Vec::len).sum::<usize>();
         taken
+    }
+
+    /// Every group's percentiles, each group's values gathered (from its
+    /// own list and the pending ones) by whichever core computes it.
+    fn evaluate_all(&mut self) -> ArrayRef {
+        let mut own = std::mem::take(&mut self.groups);
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_lists = 0;
+        let mut parts: Vec<Vec<&[f64]>> = vec![Vec::new(); own.len()];
+        for p in &pending {
+            let raw = p.values.values();
+            for &(group, start, end) in &p.lists {
+                parts[group].push(&raw[start..end]);
+            }
+        }
+        let fractions = self.fractions.all();
+        let one = |values: &mut Vec<f64>, parts: &[&[f64]]| {
+            values.reserve_exact(parts.iter().map(|p| p.len()).sum());
+            for p in parts {
+                values.extend_from_slice(p);
+            }
+            let result = percentiles(values, fractions);
+            *values = Vec::new();
+            result
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(own.len());
+        let results: Vec<Vec<Option<f64>>> = if self.value_count < PARALLEL_PAST || threads < 2 {
+            own.iter_mut().zip(&parts).map(|(v, p)| one(v, p)).collect()
+        } else {
+            // Groups handed out one at a time, largest first, so that one
+            // large group is not left for last.
+            let mut order: Vec<usize> = (0..own.len()).collect();
+            order.sort_by_key(|&g| {
+                std::cmp::Reverse(own[g].len() + parts[g].iter().map(|p| p.len()).sum::<usize>())
+            });
+            // Each group's values, then its percentiles.
+            type Slot = std::sync::Mutex<(Vec<f64>, Vec<Option<f64>>)>;
+            let slots: Vec<Slot> = own
+                .drain(..)
+                .map(|v| std::sync::Mutex::new((v, Vec::new())))
+                .collect();
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            std::thread::scope(|s| {
+                for _ in 0..threads {
+                    s.spawn(|| {
+                        while let Some(&g) =
+                            order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                        {
+                            let mut slot = slots[g].lock().expect("no panics hold this lock");
+                            let (values, result) = &mut *slot;
+                            *result = one(values, &parts[g]);
+                        }
+                    });
+                }
+            });
+            slots
+                .into_iter()
+                .map(|m| m.into_inner().expect("no panics hold this lock").1)
+                .collect()
+        };
+        self.value_count = 0;
+        self.fractions.to_array(results)
     }
 }
 
@@ -492,6 +600,9 @@ impl GroupsAccumulator for PercentileGroupsAccumulator {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        if matches!(emit_to, EmitTo::All) {
+            return Ok(self.evaluate_all());
+        }
         let mut taken = self.take(emit_to);
         Ok(self
             .fractions
@@ -510,6 +621,31 @@ impl GroupsAccumulator for PercentileGroupsAccumulator {
         total_num_groups: usize,
     ) -> Result<()> {
         self.groups.resize_with(total_num_groups, Vec::new);
+        // Kept as it is (see the type's documentation) when its values
+        // have no NULL, as a partial aggregation writes them.
+        if let Some(lists) = values.first().and_then(|s| s.as_list_opt::<i32>())
+            && let Some(child) = lists.values().as_primitive_opt::<Float64Type>()
+            && child.null_count() == 0
+        {
+            let offsets = lists.value_offsets();
+            let mut kept = Vec::with_capacity(lists.len());
+            for (row, &group) in group_indices.iter().enumerate().take(lists.len()) {
+                #[expect(clippy::cast_sign_loss, reason = "list offsets are non-negative")]
+                let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+                if lists.is_valid(row) && end > start {
+                    kept.push((group, start, end));
+                    self.value_count += end - start;
+                }
+            }
+            if !kept.is_empty() {
+                self.pending_lists += kept.len();
+                self.pending.push(Pending {
+                    values: child.clone(),
+                    lists: kept,
+                });
+            }
+            return Ok(());
+        }
         let groups = &mut self.groups;
         let mut added = 0;
         for_each_state_list(values, |row, list| {
@@ -543,7 +679,12 @@ impl GroupsAccumulator for PercentileGroupsAccumulator {
     }
 
     fn size(&self) -> usize {
-        self.groups.capacity() * size_of::<Vec<f64>>() + self.value_count * size_of::<f64>()
+        // A pending column's buffer is counted by the values its lists
+        // use: the partial aggregation's state is often cut into slices of
+        // one buffer, each of which reports all of it.
+        self.groups.capacity() * size_of::<Vec<f64>>()
+            + self.value_count * size_of::<f64>()
+            + self.pending_lists * size_of::<(usize, usize, usize)>()
     }
 }
 
@@ -640,6 +781,89 @@ mod tests {
         let result = merged.evaluate(EmitTo::All).unwrap();
         assert_eq!(result.as_primitive::<Float64Type>(), expected);
         assert_eq!(merged.value_count, 0);
+    }
+
+    /// `values` (a group's, in any order) sorted, and the percentile read
+    /// off the sorted list: what the accumulators must give.
+    fn expected(values: &[f64], fraction: f64) -> Option<f64> {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        percentile(&mut sorted, Fraction::new(fraction))
+    }
+
+    /// State lists merged from several partitions (sliced, as the partial
+    /// aggregation's output is) give each group's percentiles whether they
+    /// are evaluated at once (on every core past `PARALLEL_PAST` values),
+    /// a few groups at a time, or passed on as state; and `size` counts the
+    /// values once, not each slice's whole buffer.
+    #[test]
+    fn merged_lists_evaluated_every_way() {
+        // Groups 3, 5 and 6 get no value (squares modulo 7).
+        let groups = 7;
+        let per_partition = PARALLEL_PAST / 2 + 1000;
+        let value = |p: usize, i: usize| ((i * 7919 + p * 104_729) % 100_003) as f64 / 7.0;
+        let mut all: Vec<Vec<f64>> = vec![Vec::new(); groups];
+        let mut states = Vec::new();
+        for p in 0..2 {
+            let mut partial = PercentileGroupsAccumulator::new(Fractions::One(Fraction::new(0.5)));
+            let input: ArrayRef = Arc::new(Float64Array::from_iter_values(
+                (0..per_partition).map(|i| value(p, i)),
+            ));
+            let group_of: Vec<usize> = (0..per_partition).map(|i| (i * i) % groups).collect();
+            for (i, &g) in group_of.iter().enumerate() {
+                all[g].push(value(p, i));
+            }
+            partial
+                .update_batch(&[input], &group_of, None, groups)
+                .unwrap();
+            let state = partial.state(EmitTo::All).unwrap();
+            // Cut into slices of 3 rows sharing one buffer.
+            for start in (0..groups).step_by(3) {
+                let len = 3.min(groups - start);
+                let rows: Vec<usize> = (start..start + len).collect();
+                states.push((state[0].slice(start, len), rows));
+            }
+        }
+        let fractions = Fractions::Many(vec![Fraction::new(0.95), Fraction::new(0.5)]);
+        let merged = || {
+            let mut acc = PercentileGroupsAccumulator::new(fractions.clone());
+            for (state, rows) in &states {
+                acc.merge_batch(std::slice::from_ref(state), rows, groups)
+                    .unwrap();
+            }
+            acc
+        };
+        let total = 2 * per_partition;
+        let check = |result: &ArrayRef, first: usize| {
+            let result = result.as_struct();
+            for row in 0..result.len() {
+                let g = first + row;
+                for (field, fraction) in [(0, 0.95), (1, 0.5)] {
+                    let column = result.column(field).as_primitive::<Float64Type>();
+                    let got = column.is_valid(row).then(|| column.value(row));
+                    assert_eq!(got, expected(&all[g], fraction), "group {g}");
+                }
+            }
+        };
+
+        let mut at_once = merged();
+        assert_eq!(at_once.value_count, total);
+        let size = at_once.size();
+        assert!(size >= total * 8 && size < total * 8 + 4096, "{size}");
+        check(&at_once.evaluate(EmitTo::All).unwrap(), 0);
+        assert_eq!(at_once.value_count, 0);
+
+        let mut in_parts = merged();
+        check(&in_parts.evaluate(EmitTo::First(4)).unwrap(), 0);
+        check(&in_parts.evaluate(EmitTo::All).unwrap(), 4);
+
+        let mut passed_on = merged();
+        let state = passed_on.state(EmitTo::All).unwrap();
+        let mut again = PercentileGroupsAccumulator::new(fractions.clone());
+        again
+            .merge_batch(&state, &(0..groups).collect::<Vec<_>>(), groups)
+            .unwrap();
+        check(&again.evaluate(EmitTo::All).unwrap(), 0);
     }
 
     #[test]
