@@ -234,9 +234,17 @@ fn families(agg: &Aggregate) -> Vec<Family<'_>> {
         {
             continue;
         }
+        // Only valid fractions: a wrong one is left for `op_percentile` to
+        // name in its error.
         let Expr::Literal(fraction, _) = &call.params.args[1] else {
             continue;
         };
+        if !matches!(
+            fraction.cast_to(&DataType::Float64),
+            Ok(ScalarValue::Float64(Some(f))) if (0.0..=1.0).contains(&f)
+        ) {
+            continue;
+        }
         let same = |f: &Family<'_>| {
             let (a, b) = (&f.call.params, &call.params);
             a.args[0] == b.args[0]
@@ -348,20 +356,29 @@ mod tests {
         }
     }
 
-    /// DISTINCT stays refused, by `op_percentile` itself.
+    /// DISTINCT and wrong fractions stay refused, by `op_percentile` itself.
     #[tokio::test]
-    async fn distinct_is_left_to_op_percentile() {
+    async fn refusals_are_left_to_op_percentile() {
         let ctx = session(true).await;
-        let err = ctx
-            .sql("SELECT op_percentile(DISTINCT x, 0.5), op_percentile(DISTINCT x, 0.9) FROM t")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("op_percentile(DISTINCT ...)"),
-            "{err}"
-        );
+        for (sql, message) in [
+            (
+                "SELECT op_percentile(DISTINCT x, 0.5), op_percentile(DISTINCT x, 0.9) FROM t",
+                "op_percentile(DISTINCT ...)",
+            ),
+            (
+                "SELECT op_percentile(x, 0.5), op_percentile(x, 1.5) FROM t",
+                "op_percentile: the fraction must be between 0 and 1, got 1.5",
+            ),
+            (
+                "SELECT op_percentile(x, NULL), op_percentile(x, 0.5) FROM t",
+                "op_percentile: the fraction must be a literal between 0 and 1, got NULL",
+            ),
+        ] {
+            let err = match ctx.sql(sql).await {
+                Ok(df) => df.collect().await.unwrap_err(),
+                Err(e) => e,
+            };
+            assert!(err.to_string().contains(message), "{sql}: {err}");
+        }
     }
 }
